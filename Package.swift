@@ -1,0 +1,86 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One job per target, each importing only the one below it:
+// CHiredis (C) → Redis (client on SwiftNIO) → Sessions (domain) → HTTPFront → sessiond.
+let package = Package(
+    name: "sessiond",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sessiond", targets: ["sessiond"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.24.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // hiredis from Debian's libhiredis-dev: its RESP encoder and reader, no sockets.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // The only code that touches hiredis pointers.
+        .target(
+            name: "Redis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Sessions: ids, validation, JSON, expiry rules, key layout, Lua scripts. No HTTP.
+        .target(
+            name: "Sessions",
+            dependencies: [
+                "Redis",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // HTTP/1.1 on SwiftNIO: routing, auth, problem+json, metrics, OpenAPI.
+        .target(
+            name: "HTTPFront",
+            dependencies: [
+                "Sessions",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "sessiond",
+            dependencies: [
+                "HTTPFront",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test helpers: a private redis-server per test process and a tiny HTTP client.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Redis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
+        .testTarget(name: "SessionsTests", dependencies: ["Sessions", "TestSupport"]),
+        .testTarget(name: "HTTPFrontTests", dependencies: ["HTTPFront", "Sessions", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,72 @@
+import NIOCore
+import Sessions
+
+/// Writes the JSON of the API by concatenation: values are already JSON text
+/// (stored as received), so a session read never re-encodes them.
+extension ByteBuffer {
+    mutating func writeJSONString<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        writeInteger(UInt8(ascii: "\""))
+        var needsEscape = false
+        for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C { needsEscape = true; break }
+        if !needsEscape {
+            writeBytes(bytes)
+        } else {
+            let hex = Array("0123456789abcdef".utf8)
+            for b in bytes {
+                switch b {
+                case 0x22: writeStaticString("\\\"")
+                case 0x5C: writeStaticString("\\\\")
+                case 0x0A: writeStaticString("\\n")
+                case 0x0D: writeStaticString("\\r")
+                case 0x09: writeStaticString("\\t")
+                case 0..<0x20:
+                    writeStaticString("\\u00")
+                    writeInteger(hex[Int(b >> 4)])
+                    writeInteger(hex[Int(b & 0xF)])
+                default: writeInteger(b)
+                }
+            }
+        }
+        writeInteger(UInt8(ascii: "\""))
+    }
+
+    mutating func writeJSONString(_ s: String) {
+        var s = s
+        s.withUTF8 { writeJSONString($0) }
+    }
+
+    mutating func writeSession(_ s: Session) {
+        writeStaticString("{\"id\":")
+        writeJSONString(s.id)
+        writeStaticString(",\"data\":{")
+        var first = true
+        for entry in s.data {
+            if !first { writeInteger(UInt8(ascii: ",")) }
+            first = false
+            writeJSONString(entry.key)
+            writeInteger(UInt8(ascii: ":"))
+            writeBytes(entry.json)
+        }
+        writeStaticString("},\"ttl\":")
+        writeString(String(s.ttl))
+        writeStaticString(",\"expires_in\":")
+        writeString(String(s.expiresIn))
+        writeStaticString(",\"expires_at\":\"")
+        writeString(Timestamps.format(unixMilliseconds: s.expiresAtMilliseconds))
+        writeStaticString("\",\"created_at\":\"")
+        writeString(Timestamps.format(unixMilliseconds: s.createdMilliseconds))
+        writeStaticString("\",\"user\":")
+        if let u = s.user { writeJSONString(u) } else { writeStaticString("null") }
+        writeInteger(UInt8(ascii: "}"))
+    }
+
+    mutating func writeExpiry(_ s: Session) {
+        writeStaticString("{\"ttl\":")
+        writeString(String(s.ttl))
+        writeStaticString(",\"expires_in\":")
+        writeString(String(s.expiresIn))
+        writeStaticString(",\"expires_at\":\"")
+        writeString(Timestamps.format(unixMilliseconds: s.expiresAtMilliseconds))
+        writeStaticString("\"}")
+    }
+}

@@ -1,0 +1,170 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The Redis client the rest of sessiond uses: one pipelined connection per
+/// event loop, so a request's Redis call runs on the loop that serves its HTTP
+/// connection (no thread hop, no lock). Connections are made lazily, remade
+/// after failures with exponential backoff, and every command has a deadline
+/// of `configuration.timeout`.
+public final class RedisClient: Sendable {
+    public let configuration: RedisConfiguration
+    private let managers: [ConnectionManager]
+    private let logger: Logger
+
+    public init(configuration: RedisConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        var managers: [ConnectionManager] = []
+        for loop in eventLoopGroup.makeIterator() {
+            managers.append(ConnectionManager(eventLoop: loop, configuration: configuration, logger: logger))
+        }
+        self.managers = managers
+    }
+
+    private func manager(for eventLoop: EventLoop) -> ConnectionManager {
+        for m in managers where m.eventLoop === eventLoop { return m }
+        return managers[0]
+    }
+
+    /// Sends a command on `eventLoop`'s connection. Error replies fail the future with `.server`.
+    public func send(_ command: RedisCommand, on eventLoop: EventLoop) -> EventLoopFuture<RESPValue> {
+        let deadline = NIODeadline.now() + configuration.timeout
+        return manager(for: eventLoop).send(command, deadline: deadline).flatMapThrowing { reply in
+            if case .error(let message) = reply { throw RedisError.server(message) }
+            return reply
+        }
+    }
+
+    /// Runs a script with EVALSHA, falling back to EVAL once when Redis does not know it.
+    public func run(_ call: ScriptCall, on eventLoop: EventLoop) -> EventLoopFuture<RESPValue> {
+        let deadline = NIODeadline.now() + configuration.timeout
+        let manager = self.manager(for: eventLoop)
+        return manager.send(call.command(usingSHA: true), deadline: deadline).flatMap { reply in
+            if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+                return manager.send(call.command(usingSHA: false), deadline: deadline)
+            }
+            return manager.eventLoop.makeSucceededFuture(reply)
+        }.flatMapThrowing { reply in
+            if case .error(let message) = reply { throw RedisError.server(message) }
+            return reply
+        }
+    }
+
+    /// PING on any connection: the readiness probe.
+    public func ping(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        send(RedisCommand("PING"), on: eventLoop).map { _ in }
+    }
+
+    /// Closes every connection; later commands fail with `.shutdown`.
+    public func shutdown() async {
+        for m in managers {
+            try? await m.shutdown().get()
+        }
+    }
+}
+
+/// Owns the connection of one event loop. All state lives in a loop-bound box,
+/// so it is only ever touched on that loop.
+final class ConnectionManager: Sendable {
+    let eventLoop: EventLoop
+    private let configuration: RedisConfiguration
+    private let logger: Logger
+    private let state: NIOLoopBoundBox<State>
+
+    static let initialBackoff: TimeAmount = .milliseconds(25)
+    /// Capped low so service resumes well within a second of Redis coming back.
+    static let maximumBackoff: TimeAmount = .milliseconds(400)
+
+    struct State {
+        enum Phase {
+            case idle
+            case connecting(EventLoopFuture<RedisConnection>)
+            case connected(RedisConnection)
+            case backingOff(until: NIODeadline, error: RedisError)
+            case shutdown
+        }
+        var phase: Phase = .idle
+        var backoff: TimeAmount = ConnectionManager.initialBackoff
+        var everConnected = false
+    }
+
+    init(eventLoop: EventLoop, configuration: RedisConfiguration, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.logger = logger
+        self.state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: eventLoop)
+    }
+
+    func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
+        guard eventLoop.inEventLoop else {
+            return eventLoop.flatSubmit { self.send(command, deadline: deadline) }
+        }
+        return connection(deadline: deadline).flatMap { $0.send(command, deadline: deadline) }
+    }
+
+    private func connection(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {
+        switch state.value.phase {
+        case .connected(let connection) where connection.isActive:
+            return eventLoop.makeSucceededFuture(connection)
+        case .connecting(let future):
+            return future
+        case .backingOff(let until, let error) where NIODeadline.now() < until:
+            return eventLoop.makeFailedFuture(error)
+        case .shutdown:
+            return eventLoop.makeFailedFuture(RedisError.shutdown)
+        case .connected, .backingOff, .idle:
+            return connect(deadline: deadline)
+        }
+    }
+
+    private func connect(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {
+        let future = RedisConnection.connect(to: configuration, on: eventLoop, deadline: deadline)
+        state.value.phase = .connecting(future)
+        future.whenComplete { result in
+            guard case .connecting = self.state.value.phase else {
+                if case .success(let connection) = result { _ = connection.close() }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                if self.state.value.everConnected || self.state.value.backoff != Self.initialBackoff {
+                    self.logger.info("connected to Redis", metadata: ["redis": "\(self.configuration.redactedDescription)"])
+                }
+                self.state.value.phase = .connected(connection)
+                self.state.value.backoff = Self.initialBackoff
+                self.state.value.everConnected = true
+                connection.closeFuture.whenComplete { _ in
+                    if case .connected(let current) = self.state.value.phase, current === connection {
+                        self.state.value.phase = .idle
+                        self.logger.warning("connection to Redis lost; will reconnect on the next request")
+                    }
+                }
+            case .failure(let error):
+                let redisError = error as? RedisError ?? .connectionUnavailable("\(error)")
+                let delay = self.state.value.backoff
+                self.state.value.phase = .backingOff(until: .now() + delay, error: redisError)
+                self.state.value.backoff = min(delay * 2, Self.maximumBackoff)
+                self.logger.warning("cannot connect to Redis", metadata: [
+                    "error": "\(redisError)", "retry_in_ms": "\(delay.nanoseconds / 1_000_000)",
+                ])
+            }
+        }
+        return future
+    }
+
+    func shutdown() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            let phase = self.state.value.phase
+            self.state.value.phase = .shutdown
+            switch phase {
+            case .connected(let connection):
+                return connection.close()
+            case .connecting(let future):
+                return future.flatMap { $0.close() }.recover { _ in }
+            default:
+                return self.eventLoop.makeSucceededVoidFuture()
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import NIOCore
+import NIOPosix
+
+/// One pipelined connection to Redis, bound to one event loop.
+final class RedisConnection: Sendable {
+    let channel: Channel
+
+    private init(channel: Channel) {
+        self.channel = channel
+    }
+
+    var isActive: Bool { channel.isActive }
+    var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Connects, then authenticates, selects the database and names the client
+    /// (so operators see `sessiond` in `CLIENT LIST`), all in one round trip.
+    static func connect(
+        to config: RedisConfiguration, on eventLoop: EventLoop, deadline: NIODeadline
+    ) -> EventLoopFuture<RedisConnection> {
+        let timeout = max(deadline - .now(), .milliseconds(1))
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler())
+                }
+            }
+        let connected: EventLoopFuture<Channel>
+        switch config.address {
+        case .tcp(let host, let port):
+            connected = bootstrap
+                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port)
+        case .unix(let path):
+            connected = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        return connected
+            .flatMapErrorThrowing { error in
+                throw RedisError.connectionUnavailable("\(config.redactedDescription): \(error)")
+            }
+            .flatMap { channel in
+                let connection = RedisConnection(channel: channel)
+                var handshake: [RedisCommand] = []
+                if let password = config.password {
+                    var auth = RedisCommand("AUTH")
+                    if let user = config.username { auth.append(user) }
+                    auth.append(password)
+                    handshake.append(auth)
+                }
+                if config.database != 0 {
+                    var select = RedisCommand("SELECT")
+                    select.append(config.database)
+                    handshake.append(select)
+                }
+                handshake.append(RedisCommand(["CLIENT", "SETNAME", "sessiond"]))
+                let replies = handshake.map { connection.send($0, deadline: deadline) }
+                return EventLoopFuture.whenAllComplete(replies, on: eventLoop).flatMapThrowing { results in
+                    for result in results {
+                        switch result {
+                        case .success(.error(let message)):
+                            throw RedisError.server(message)
+                        case .failure(let error):
+                            throw error
+                        default:
+                            continue
+                        }
+                    }
+                    return connection
+                }.flatMapError { error in
+                    channel.close(promise: nil)
+                    return eventLoop.makeFailedFuture(error)
+                }
+            }
+    }
+
+    /// Sends one command; the reply may be an error reply (`.error`), which callers decide about.
+    func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        let request = RedisRequest(command: command, promise: promise, deadline: deadline)
+        if channel.eventLoop.inEventLoop {
+            channel.write(request, promise: nil)
+        } else {
+            let channel = self.channel
+            let box = NIOLoopBound(request, eventLoop: channel.eventLoop)
+            channel.eventLoop.execute { channel.write(box.value, promise: nil) }
+        }
+        return promise.futureResult
+    }
+
+    func close() -> EventLoopFuture<Void> {
+        channel.close().recover { _ in }
+    }
+}

@@ -1,0 +1,33 @@
+/// Client faults and server replies kept apart, as RediStack does: the HTTP
+/// front maps each to a status (503, 504, 507, 500) in one place.
+public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Redis answered with an error reply (`-ERR …`, `-OOM …`, `-NOSCRIPT …`).
+    case server(String)
+    /// No connection could be made, or it dropped before the reply arrived.
+    case connectionUnavailable(String)
+    /// No reply within `--redis-timeout`.
+    case timeout
+    /// The bytes from Redis were not RESP.
+    case protocolError(String)
+    /// A reply of an unexpected shape.
+    case unexpectedReply(String)
+    /// The client is shutting down.
+    case shutdown
+
+    public var description: String {
+        switch self {
+        case .server(let m): return "Redis replied with an error: \(m)"
+        case .connectionUnavailable(let m): return "Redis is unreachable: \(m)"
+        case .timeout: return "Redis did not answer in time"
+        case .protocolError(let m): return "Redis protocol error: \(m)"
+        case .unexpectedReply(let m): return "unexpected reply from Redis: \(m)"
+        case .shutdown: return "the Redis client is shutting down"
+        }
+    }
+
+    /// The error code word of a server error (`OOM`, `NOSCRIPT`, `READONLY`…).
+    public var serverCode: Substring? {
+        guard case .server(let m) = self else { return nil }
+        return m.split(separator: " ", maxSplits: 1).first
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private `redis-server` child: the embedded default of the daemon and the
+/// Redis of the test suites.
+///
+/// It runs under a tiny `sh` guard that holds a pipe from us: when this process
+/// exits for any reason (even SIGKILL), the pipe closes and the guard stops
+/// Redis, so no orphaned redis-server outlives its owner.
+public final class RedisServerProcess: Sendable {
+    public enum Listen: Sendable {
+        case tcp(port: Int)
+        case unix(path: String)
+    }
+
+    public let listen: Listen
+    public let directory: String
+    private let process: Process
+    private let guardPipe: Pipe
+
+    public var url: String {
+        switch listen {
+        case .tcp(let port): return "redis://127.0.0.1:\(port)/0"
+        case .unix(let path): return "unix://\(path)"
+        }
+    }
+
+    public var port: Int? {
+        if case .tcp(let p) = listen { return p }
+        return nil
+    }
+
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Finds `redis-server` on PATH (and in /usr/sbin, /usr/bin for Debian's package).
+    public static func executablePath() -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let dirs = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
+        for dir in dirs {
+            let candidate = dir + "/redis-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// A free TCP port on the loopback interface.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Starts redis-server and returns once it accepts connections (polled, with a deadline).
+    /// `extraArguments` are passed through (`--appendonly yes`, `--maxmemory 1mb`…).
+    public static func start(
+        listen: Listen? = nil, extraArguments: [String] = [], readyTimeout: TimeInterval = 10
+    ) throws -> RedisServerProcess {
+        guard let executable = executablePath() else {
+            throw StartError(description: "redis-server not found on PATH (Debian: apt-get install -y redis-server)")
+        }
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sessiond-redis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let listen = listen ?? .unix(path: directory + "/redis.sock")
+        var args = ["--daemonize", "no", "--dir", directory, "--save", "", "--appendonly", "no",
+                    "--logfile", directory + "/redis.log", "--protected-mode", "yes"]
+        switch listen {
+        case .tcp(let port):
+            args += ["--port", String(port), "--bind", "127.0.0.1"]
+        case .unix(let path):
+            args += ["--port", "0", "--unixsocket", path, "--unixsocketperm", "700"]
+        }
+        args += extraArguments
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // The guard: start Redis, wait for our end of the pipe to close (EOF), then stop Redis.
+        // SIGKILL, not SIGTERM: children inherit the Swift runtime's blocked signal mask, so
+        // Redis would never see a SIGTERM. This Redis keeps nothing on disk, so nothing is lost.
+        let script = "\"$0\" \"$@\" </dev/null >/dev/null 2>&1 & r=$!; "
+            + "read _ignored; kill -9 $r 2>/dev/null; wait $r"
+        process.arguments = ["-c", script, executable] + args
+        let pipe = Pipe()
+        process.standardInput = pipe
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let server = RedisServerProcess(listen: listen, directory: directory, process: process, guardPipe: pipe)
+        let deadline = Date().addingTimeInterval(readyTimeout)
+        while !server.acceptsConnections() {
+            if !process.isRunning || Date() > deadline {
+                let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+                server.stop()
+                throw StartError(description: "redis-server did not start: \(log.suffix(2000))")
+            }
+            usleep(5_000)
+        }
+        return server
+    }
+
+    private init(listen: Listen, directory: String, process: Process, guardPipe: Pipe) {
+        self.listen = listen
+        self.directory = directory
+        self.process = process
+        self.guardPipe = guardPipe
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    /// The redis-server's own pid (the child of the guard shell), for fault-injection tests.
+    public var redisPID: Int32? {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children", encoding: .utf8)
+        else { return nil }
+        return text.split(separator: " ").compactMap { Int32($0) }.first
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// Stops Redis and waits for it; safe to call twice.
+    public func stop() {
+        try? guardPipe.fileHandleForWriting.close()
+        if process.isRunning { process.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func acceptsConnections() -> Bool {
+        switch listen {
+        case .tcp(let port):
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = UInt16(port).bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
+        case .unix(let path):
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                for (i, b) in bytes.enumerated() { raw[i] = b }
+            }
+            return withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            } == 0
+        }
+    }
+}

@@ -1,0 +1,304 @@
+import Redis
+
+/// The Lua scripts behind every session operation. Each runs atomically in
+/// Redis, so an operation is one round trip and concurrent writers never see
+/// or leave a half-done change.
+///
+/// Shared conventions:
+/// - `m` is `HMGET key meta:ttl meta:created meta:expires_at meta:user meta:version`.
+/// - Results are arrays whose first element is a code: 1 ok, 2 created,
+///   0 no session, -1 precondition failed, -2 id taken, -3 too many keys.
+/// - Times are Redis's clock (`TIME`), so sidecars on different hosts agree.
+enum Scripts {
+    static let prelude = """
+    local META = {'meta:ttl', 'meta:created', 'meta:expires_at', 'meta:user', 'meta:version'}
+    local function int(n) return string.format('%d', n) end
+    local function now_ms()
+      local t = redis.call('TIME')
+      return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    -- When the session expires (unix ms): its fixed expires_at, or ttl from now;
+    -- never after created + max lifetime (OWASP absolute timeout).
+    local function expiry_at(ttl, created, fixed, maxlife, now)
+      local at = fixed or (now + ttl * 1000)
+      if maxlife > 0 and created + maxlife < at then at = created + maxlife end
+      return at
+    end
+    -- A session past its absolute lifetime (after --max-lifetime was lowered) is over.
+    local function outlived(m, maxlife, now)
+      return maxlife > 0 and tonumber(m[2]) + maxlife <= now
+    end
+    local function drop(key, m, uprefix, id)
+      redis.call('DEL', key)
+      if m[4] then redis.call('SREM', uprefix .. m[4], id) end
+    end
+    -- The user's index lives at least as long as each of its sessions.
+    local function index_keep(ukey, id, at, now)
+      redis.call('SADD', ukey, id)
+      local pt = redis.call('PTTL', ukey)
+      if pt < 0 or now + pt < at then redis.call('PEXPIREAT', ukey, int(at)) end
+    end
+    -- On reads: extend the index without writing the member again.
+    local function index_extend(ukey, id, at, now)
+      local pt = redis.call('PTTL', ukey)
+      if pt == -2 then redis.call('SADD', ukey, id); pt = -1 end
+      if pt < 0 or now + pt < at then redis.call('PEXPIREAT', ukey, int(at)) end
+    end
+    -- list is ',v1,v2,' (entity tags already reduced to versions).
+    local function listed(list, version)
+      return version and string.find(list, ',' .. version .. ',', 1, true) ~= nil
+    end
+    -- HSET/HDEL in chunks: Lua's unpack has a stack limit.
+    local function chunked(cmd, key, args)
+      local i = 1
+      while i <= #args do
+        local j = math.min(i + 999, #args)
+        redis.call(cmd, key, unpack(args, i, j))
+        i = j + 1
+      end
+    end
+
+    """
+
+    private static func script(_ name: String, _ body: String) -> RedisScript {
+        RedisScript(name: name, source: prelude + body)
+    }
+
+    /// GET / HEAD / GET expiry / GET data key.
+    /// ARGV: touch, maxlife_ms, user_prefix, id, mode (all|meta|field), field.
+    static let read = script("read", """
+    local key = KEYS[1]
+    local m = redis.call('HMGET', key, unpack(META))
+    if not m[1] then return {0} end
+    local now = now_ms()
+    local maxlife = tonumber(ARGV[2])
+    if outlived(m, maxlife, now) then drop(key, m, ARGV[3], ARGV[4]); return {0} end
+    if ARGV[1] == '1' and not m[3] then
+      local at = expiry_at(tonumber(m[1]), tonumber(m[2]), nil, maxlife, now)
+      redis.call('PEXPIREAT', key, int(at))
+      if m[4] then index_extend(ARGV[3] .. m[4], ARGV[4], at, now) end
+    end
+    local pttl = redis.call('PTTL', key)
+    if ARGV[5] == 'all' then return {1, now, pttl, m, redis.call('HGETALL', key)} end
+    if ARGV[5] == 'field' then return {1, now, pttl, m, redis.call('HGET', key, ARGV[6])} end
+    return {1, now, pttl, m}
+    """)
+
+    /// POST: create only, never overwrite.
+    /// ARGV: ttl, user or '', maxlife_ms, user_prefix, id, then field/value pairs.
+    static let create = script("create", """
+    local key = KEYS[1]
+    if redis.call('EXISTS', key) == 1 then return {-2} end
+    local now = now_ms()
+    local ttl = tonumber(ARGV[1])
+    local args = {'meta:ttl', ARGV[1], 'meta:created', int(now), 'meta:version', '1'}
+    if ARGV[2] ~= '' then args[#args + 1] = 'meta:user'; args[#args + 1] = ARGV[2] end
+    for i = 6, #ARGV do args[#args + 1] = ARGV[i] end
+    chunked('HSET', key, args)
+    local at = expiry_at(ttl, now, nil, tonumber(ARGV[3]), now)
+    redis.call('PEXPIREAT', key, int(at))
+    if ARGV[2] ~= '' then index_keep(ARGV[4] .. ARGV[2], ARGV[5], at, now) end
+    return {2, now, at - now}
+    """)
+
+    /// PUT: replace (or create) with If-Match / If-None-Match.
+    /// ARGV: if_match, if_none_match, ttl or '', user_mode (keep|clear|set), user,
+    ///       default_ttl, maxlife_ms, user_prefix, id, then field/value pairs.
+    static let replace = script("replace", """
+    local key = KEYS[1]
+    local uprefix, id = ARGV[8], ARGV[9]
+    local maxlife = tonumber(ARGV[7])
+    local m = redis.call('HMGET', key, unpack(META))
+    local now = now_ms()
+    local exists = m[1] ~= false
+    if exists and outlived(m, maxlife, now) then
+      drop(key, m, uprefix, id)
+      exists = false
+    end
+    local im, inm = ARGV[1], ARGV[2]
+    if im ~= '' and (not exists or (im ~= '*' and not listed(im, m[5]))) then return {-1} end
+    if inm == '*' and exists then return {-1} end
+    if inm ~= '' and inm ~= '*' and exists and listed(inm, m[5]) then return {-1} end
+    local ttl
+    if ARGV[3] ~= '' then ttl = tonumber(ARGV[3]) elseif exists then ttl = tonumber(m[1]) else ttl = tonumber(ARGV[6]) end
+    local created = now
+    local version = 1
+    local fixed = nil
+    local old_user = false
+    if exists then
+      created = tonumber(m[2])
+      version = tonumber(m[5]) + 1
+      if m[3] and ARGV[3] == '' then fixed = tonumber(m[3]) end
+      old_user = m[4]
+    end
+    local user = false
+    if ARGV[4] == 'keep' then user = old_user elseif ARGV[4] == 'set' then user = ARGV[5] end
+    local args = {'meta:ttl', int(ttl), 'meta:created', int(created), 'meta:version', int(version)}
+    if user then args[#args + 1] = 'meta:user'; args[#args + 1] = user end
+    if fixed then args[#args + 1] = 'meta:expires_at'; args[#args + 1] = int(fixed) end
+    for i = 10, #ARGV do args[#args + 1] = ARGV[i] end
+    redis.call('DEL', key)
+    chunked('HSET', key, args)
+    local at = expiry_at(ttl, created, fixed, maxlife, now)
+    if at <= now then at = now + 1 end
+    redis.call('PEXPIREAT', key, int(at))
+    if old_user and old_user ~= user then redis.call('SREM', uprefix .. old_user, id) end
+    if user then index_keep(uprefix .. user, id, at, now) end
+    local code = 2
+    if exists then code = 1 end
+    return {code, now, at - now, {int(ttl), int(created), fixed and int(fixed) or false, user, int(version)}}
+    """)
+
+    /// PATCH, PUT/DELETE data key, DELETE data (clear).
+    /// ARGV: if_match, maxlife_ms, user_prefix, id, clear (1|0), max_keys, reply (all|none),
+    ///       nset, nset field/value pairs, then fields to delete.
+    static let write = script("write", """
+    local key = KEYS[1]
+    local uprefix, id = ARGV[3], ARGV[4]
+    local maxlife = tonumber(ARGV[2])
+    local m = redis.call('HMGET', key, unpack(META))
+    if not m[1] then return {0} end
+    local now = now_ms()
+    if outlived(m, maxlife, now) then drop(key, m, uprefix, id); return {0} end
+    local im = ARGV[1]
+    if im ~= '' and im ~= '*' and not listed(im, m[5]) then return {-1} end
+    local clear = ARGV[5] == '1'
+    local nset = tonumber(ARGV[8])
+    local first_del = 9 + 2 * nset
+    if nset > 0 then
+      -- Check the key limit before changing anything: a refused write changes nothing.
+      local meta = 3
+      if m[3] then meta = meta + 1 end
+      if m[4] then meta = meta + 1 end
+      local count = 0
+      if not clear then count = redis.call('HLEN', key) - meta end
+      for i = 9, first_del - 1, 2 do
+        if clear or redis.call('HEXISTS', key, ARGV[i]) == 0 then count = count + 1 end
+      end
+      if not clear then
+        for i = first_del, #ARGV do
+          if redis.call('HEXISTS', key, ARGV[i]) == 1 then count = count - 1 end
+        end
+      end
+      if count > tonumber(ARGV[6]) then return {-3} end
+    end
+    if clear then
+      local dels = {}
+      for _, f in ipairs(redis.call('HKEYS', key)) do
+        if string.sub(f, 1, 5) == 'data:' then dels[#dels + 1] = f end
+      end
+      chunked('HDEL', key, dels)
+    end
+    if nset > 0 then
+      local sets = {}
+      for i = 9, first_del - 1 do sets[#sets + 1] = ARGV[i] end
+      chunked('HSET', key, sets)
+    end
+    if first_del <= #ARGV then
+      local dels = {}
+      for i = first_del, #ARGV do dels[#dels + 1] = ARGV[i] end
+      chunked('HDEL', key, dels)
+    end
+    m[5] = redis.call('HINCRBY', key, 'meta:version', 1)
+    local fixed = nil
+    if m[3] then fixed = tonumber(m[3]) end
+    local at = expiry_at(tonumber(m[1]), tonumber(m[2]), fixed, maxlife, now)
+    if at <= now then at = now + 1 end
+    redis.call('PEXPIREAT', key, int(at))
+    if m[4] then index_keep(uprefix .. m[4], id, at, now) end
+    if ARGV[7] == 'all' then return {1, now, at - now, m, redis.call('HGETALL', key)} end
+    return {1, now, at - now, m}
+    """)
+
+    /// DELETE: the session and its index entry. ARGV: user_prefix, id.
+    static let delete = script("delete", """
+    local u = redis.call('HGET', KEYS[1], 'meta:user')
+    local n = redis.call('DEL', KEYS[1])
+    if u then redis.call('SREM', ARGV[1] .. u, ARGV[2]) end
+    return n
+    """)
+
+    /// PUT expiry. ARGV: mode (ttl|at), value (seconds | unix ms), maxlife_ms, user_prefix, id.
+    static let setExpiry = script("set_expiry", """
+    local key = KEYS[1]
+    local m = redis.call('HMGET', key, unpack(META))
+    if not m[1] then return {0} end
+    local now = now_ms()
+    local maxlife = tonumber(ARGV[3])
+    if outlived(m, maxlife, now) then drop(key, m, ARGV[4], ARGV[5]); return {0} end
+    local ttl, fixed = tonumber(m[1]), nil
+    if ARGV[1] == 'ttl' then
+      ttl = tonumber(ARGV[2])
+      redis.call('HSET', key, 'meta:ttl', ARGV[2])
+      redis.call('HDEL', key, 'meta:expires_at')
+      m[1] = ARGV[2]
+      m[3] = false
+    else
+      fixed = tonumber(ARGV[2])
+      redis.call('HSET', key, 'meta:expires_at', ARGV[2])
+      m[3] = ARGV[2]
+    end
+    m[5] = redis.call('HINCRBY', key, 'meta:version', 1)
+    local at = expiry_at(ttl, tonumber(m[2]), fixed, maxlife, now)
+    if at <= now then at = now + 1 end
+    redis.call('PEXPIREAT', key, int(at))
+    if m[4] then index_keep(ARGV[4] .. m[4], ARGV[5], at, now) end
+    return {1, now, at - now, m}
+    """)
+
+    /// POST cycle: move the session to a new id. ARGV: maxlife_ms, user_prefix, old id, new id.
+    static let cycle = script("cycle", """
+    local m = redis.call('HMGET', KEYS[1], unpack(META))
+    if not m[1] then return {0} end
+    local now = now_ms()
+    local maxlife = tonumber(ARGV[1])
+    if outlived(m, maxlife, now) then drop(KEYS[1], m, ARGV[2], ARGV[3]); return {0} end
+    if redis.call('EXISTS', KEYS[2]) == 1 then return {-2} end
+    redis.call('RENAME', KEYS[1], KEYS[2])
+    m[5] = redis.call('HINCRBY', KEYS[2], 'meta:version', 1)
+    local fixed = nil
+    if m[3] then fixed = tonumber(m[3]) end
+    local at = expiry_at(tonumber(m[1]), tonumber(m[2]), fixed, maxlife, now)
+    if at <= now then at = now + 1 end
+    redis.call('PEXPIREAT', KEYS[2], int(at))
+    if m[4] then
+      redis.call('SREM', ARGV[2] .. m[4], ARGV[3])
+      index_keep(ARGV[2] .. m[4], ARGV[4], at, now)
+    end
+    return {1, now, at - now, m, redis.call('HGETALL', KEYS[2])}
+    """)
+
+    /// GET user sessions; prunes ids whose session is gone or now belongs to someone else.
+    /// ARGV: session_prefix, user.
+    static let listUser = script("list_user", """
+    local out = {now_ms()}
+    for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+      local skey = ARGV[1] .. id
+      local m = redis.call('HMGET', skey, unpack(META))
+      if not m[1] or m[4] ~= ARGV[2] then
+        redis.call('SREM', KEYS[1], id)
+      else
+        out[#out + 1] = {id, redis.call('PTTL', skey), m, redis.call('HGETALL', skey)}
+      end
+    end
+    return out
+    """)
+
+    /// DELETE user sessions (log out everywhere). ARGV: session_prefix, user, except id or ''.
+    static let deleteUser = script("delete_user", """
+    local n = 0
+    for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+      if id ~= ARGV[3] then
+        local skey = ARGV[1] .. id
+        if redis.call('HGET', skey, 'meta:user') == ARGV[2] then
+          redis.call('DEL', skey)
+          n = n + 1
+        end
+        redis.call('SREM', KEYS[1], id)
+      end
+    end
+    return n
+    """)
+
+    static let all: [RedisScript] = [read, create, replace, write, delete, setExpiry, cycle, listUser, deleteUser]
+}

@@ -1,0 +1,341 @@
+import NIOCore
+import Redis
+
+/// Conditions of a PUT: `If-Match` and `If-None-Match`, reduced to versions.
+public struct Preconditions: Sendable, Equatable {
+    public enum Tags: Sendable, Equatable {
+        case any
+        case versions([Int64])
+    }
+
+    public var ifMatch: Tags?
+    public var ifNoneMatch: Tags?
+
+    public init(ifMatch: Tags? = nil, ifNoneMatch: Tags? = nil) {
+        self.ifMatch = ifMatch
+        self.ifNoneMatch = ifNoneMatch
+    }
+
+    static func argument(_ tags: Tags?) -> String {
+        switch tags {
+        case nil: return ""
+        case .any: return "*"
+        // A tag list that cannot match anything still has to be non-empty: ',-,'.
+        case .versions(let v): return "," + (v.isEmpty ? "-" : v.map(String.init).joined(separator: ",")) + ","
+        }
+    }
+}
+
+/// What a read returns besides the metadata.
+public enum ReadMode: Sendable, Equatable {
+    case everything
+    case metadata
+    case key([UInt8])
+}
+
+/// The session operations of the contract, each one Redis round trip.
+/// Futures complete on the event loop they were started on (the HTTP channel's).
+public final class SessionStore: Sendable {
+    public let configuration: SessionConfiguration
+    public let redis: RedisClient
+    public let layout: KeyLayout
+
+    public init(configuration: SessionConfiguration, redis: RedisClient) {
+        self.configuration = configuration
+        self.redis = redis
+        self.layout = KeyLayout(prefix: configuration.keyPrefix)
+    }
+
+    private var maxlife: Int { configuration.maxLifetimeMilliseconds }
+
+    private func run(_ call: ScriptCall, on loop: EventLoop) -> EventLoopFuture<[RESPValue]> {
+        redis.run(call, on: loop).flatMapErrorThrowing { error in
+            throw SessionError.redis(error as? RedisError ?? .unexpectedReply("\(error)"))
+        }.flatMapThrowing { reply in
+            switch reply {
+            case .array(let a) where !a.isEmpty: return a
+            case .integer: return [reply]
+            default: throw SessionError.redis(.unexpectedReply("\(reply)"))
+            }
+        }
+    }
+
+    /// Maps the common result codes of the scripts to errors.
+    private static func check(_ code: Int64?) throws(SessionError) {
+        switch code {
+        case 0: throw .sessionNotFound
+        case -1: throw .preconditionFailed
+        case -3: throw .invalid("the session would have more keys than the limit allows")
+        case 1, 2: return
+        default: throw .redis(.unexpectedReply("result code \(String(describing: code))"))
+        }
+    }
+
+    private static func session(id: String, _ r: [RESPValue], dataAt: Int?) throws(SessionError) -> Session {
+        guard r.count >= 4, let now = r[1].int, let pttl = r[2].int else {
+            throw .redis(.unexpectedReply("session reply"))
+        }
+        let meta = try Meta.parse(r[3])
+        let data = dataAt.flatMap { $0 < r.count ? Meta.data(fromHash: r[$0]) : nil } ?? []
+        return Session(id: id, data: data, ttl: meta.ttl, expiresInMilliseconds: max(pttl, 0), nowMilliseconds: now,
+                       createdMilliseconds: meta.created, user: meta.user, version: meta.version,
+                       fixedExpiry: meta.expiresAt)
+    }
+
+    private static func append(_ data: [DataEntry], to call: inout ScriptCall) {
+        for entry in data {
+            call.append(bytes: KeyLayout.dataField(entry.key))
+            call.append(bytes: entry.json)
+        }
+    }
+
+    // MARK: Create
+
+    /// POST: a new session under a fresh server-made id (retried on the
+    /// astronomically unlikely collision: a create never overwrites).
+    public func create(_ input: SessionInput, on loop: EventLoop) -> EventLoopFuture<Session> {
+        let ttl: Int
+        if case .value(let t) = input.ttl { ttl = t } else { ttl = configuration.defaultTTL }
+        let user: String?
+        if case .value(let u) = input.user { user = u } else { user = nil }
+        let data = input.data ?? []
+        @Sendable func attempt(_ left: Int) -> EventLoopFuture<Session> {
+            let id = SessionID.generate()
+            var call = ScriptCall(Scripts.create, keys: [layout.session(id)])
+            call.append(ttl)
+            call.append(user ?? "")
+            call.append(maxlife)
+            call.append(layout.userPrefix)
+            call.append(id)
+            Self.append(data, to: &call)
+            return run(call, on: loop).flatMap { r in
+                if r.first?.int == -2 && left > 0 { return attempt(left - 1) }
+                guard r.first?.int == 2, r.count >= 3, let now = r[1].int, let pttl = r[2].int else {
+                    return loop.makeFailedFuture(SessionError.redis(.unexpectedReply("create: \(r)")))
+                }
+                return loop.makeSucceededFuture(Session(
+                    id: id, data: data, ttl: ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
+                    createdMilliseconds: now, user: user, version: 1, fixedExpiry: nil))
+            }
+        }
+        return attempt(3)
+    }
+
+    // MARK: Read
+
+    /// GET / HEAD / GET expiry / GET data key. `touch` slides the idle timeout.
+    public func read(_ id: String, mode: ReadMode, touch: Bool, on loop: EventLoop) -> EventLoopFuture<(Session, value: [UInt8]?)> {
+        var call = ScriptCall(Scripts.read, keys: [layout.session(id)])
+        call.append(touch ? "1" : "0")
+        call.append(maxlife)
+        call.append(layout.userPrefix)
+        call.append(id)
+        switch mode {
+        case .everything: call.append("all")
+        case .metadata: call.append("meta")
+        case .key(let k):
+            call.append("field")
+            call.append(bytes: KeyLayout.dataField(k))
+        }
+        return run(call, on: loop).flatMapThrowing { r in
+            try Self.check(r.first?.int)
+            switch mode {
+            case .everything:
+                return (try Self.session(id: id, r, dataAt: 4), nil)
+            case .metadata:
+                return (try Self.session(id: id, r, dataAt: nil), nil)
+            case .key:
+                let s = try Self.session(id: id, r, dataAt: nil)
+                guard r.count >= 5, case .bulk(let value) = r[4] else { throw SessionError.keyNotFound }
+                return (s, value)
+            }
+        }
+    }
+
+    // MARK: Replace
+
+    /// PUT: replace data (and ttl/user when given); creates when absent unless a precondition forbids it.
+    public func replace(_ id: String, _ input: SessionInput, preconditions: Preconditions,
+                        on loop: EventLoop) -> EventLoopFuture<(Session, created: Bool)> {
+        var call = ScriptCall(Scripts.replace, keys: [layout.session(id)])
+        call.append(Preconditions.argument(preconditions.ifMatch))
+        call.append(Preconditions.argument(preconditions.ifNoneMatch))
+        switch input.ttl {
+        case .value(let t): call.append(t)
+        case .null: call.append(configuration.defaultTTL)
+        case .absent: call.append("")
+        }
+        switch input.user {
+        case .absent: call.append("keep"); call.append("")
+        case .null: call.append("clear"); call.append("")
+        case .value(let u): call.append("set"); call.append(u)
+        }
+        call.append(configuration.defaultTTL)
+        call.append(maxlife)
+        call.append(layout.userPrefix)
+        call.append(id)
+        let data = input.data ?? []
+        Self.append(data, to: &call)
+        return run(call, on: loop).flatMapThrowing { r in
+            try Self.check(r.first?.int)
+            var s = try Self.session(id: id, r, dataAt: nil)
+            s.data = data
+            return (s, r.first?.int == 2)
+        }
+    }
+
+    // MARK: Write (patch, one key, clear)
+
+    /// Applies `set` and `delete` (and `clear` first) atomically. Returns the session
+    /// with its data when `withData` (PATCH), else only metadata.
+    public func write(_ id: String, set: [DataEntry], delete: [[UInt8]], clear: Bool = false,
+                      ifMatch: Preconditions.Tags? = nil, withData: Bool,
+                      on loop: EventLoop) -> EventLoopFuture<Session> {
+        var call = ScriptCall(Scripts.write, keys: [layout.session(id)])
+        call.append(Preconditions.argument(ifMatch))
+        call.append(maxlife)
+        call.append(layout.userPrefix)
+        call.append(id)
+        call.append(clear ? "1" : "0")
+        call.append(configuration.limits.maxKeys)
+        call.append(withData ? "all" : "none")
+        call.append(set.count)
+        Self.append(set, to: &call)
+        for k in delete { call.append(bytes: KeyLayout.dataField(k)) }
+        return run(call, on: loop).flatMapThrowing { r in
+            try Self.check(r.first?.int)
+            return try Self.session(id: id, r, dataAt: withData ? 4 : nil)
+        }
+    }
+
+    // MARK: Delete
+
+    /// DELETE: the session and its index entry. Succeeds when absent too.
+    public func delete(_ id: String, on loop: EventLoop) -> EventLoopFuture<Bool> {
+        var call = ScriptCall(Scripts.delete, keys: [layout.session(id)])
+        call.append(layout.userPrefix)
+        call.append(id)
+        return run(call, on: loop).map { r in (r.first?.int ?? 0) > 0 }
+    }
+
+    // MARK: Expiry
+
+    public func setExpiry(_ id: String, _ input: ExpiryInput, on loop: EventLoop) -> EventLoopFuture<Session> {
+        var call = ScriptCall(Scripts.setExpiry, keys: [layout.session(id)])
+        switch input {
+        case .ttl(let t): call.append("ttl"); call.append(t)
+        case .defaultTTL: call.append("ttl"); call.append(configuration.defaultTTL)
+        case .at(let ms): call.append("at"); call.append(Int(ms))
+        }
+        call.append(maxlife)
+        call.append(layout.userPrefix)
+        call.append(id)
+        return run(call, on: loop).flatMapThrowing { r in
+            try Self.check(r.first?.int)
+            return try Self.session(id: id, r, dataAt: nil)
+        }
+    }
+
+    // MARK: Cycle
+
+    /// POST cycle: same data, ttl, user and creation time under a new id; the old id is gone.
+    public func cycle(_ id: String, on loop: EventLoop) -> EventLoopFuture<Session> {
+        @Sendable func attempt(_ left: Int) -> EventLoopFuture<Session> {
+            let newID = SessionID.generate()
+            var call = ScriptCall(Scripts.cycle, keys: [layout.session(id), layout.session(newID)])
+            call.append(maxlife)
+            call.append(layout.userPrefix)
+            call.append(id)
+            call.append(newID)
+            return run(call, on: loop).flatMap { r in
+                if r.first?.int == -2 && left > 0 { return attempt(left - 1) }
+                return loop.makeCompletedFuture {
+                    try Self.check(r.first?.int)
+                    return try Self.session(id: newID, r, dataAt: 4)
+                }
+            }
+        }
+        return attempt(3)
+    }
+
+    // MARK: Users
+
+    /// The user's live sessions, oldest first; stale index entries are pruned on the way.
+    public func sessions(ofUser user: String, on loop: EventLoop) -> EventLoopFuture<[Session]> {
+        var call = ScriptCall(Scripts.listUser, keys: [layout.user(user)])
+        call.append(layout.sessionPrefix)
+        call.append(user)
+        return run(call, on: loop).flatMapThrowing { r in
+            guard let now = r.first?.int else { throw SessionError.redis(.unexpectedReply("list")) }
+            var out: [Session] = []
+            for entry in r.dropFirst() {
+                guard let e = entry.array, e.count == 4, let id = e[0].string, let pttl = e[1].int else { continue }
+                let meta = try Meta.parse(e[2])
+                out.append(Session(id: id, data: Meta.data(fromHash: e[3]), ttl: meta.ttl,
+                                   expiresInMilliseconds: max(pttl, 0), nowMilliseconds: now,
+                                   createdMilliseconds: meta.created, user: meta.user, version: meta.version,
+                                   fixedExpiry: meta.expiresAt))
+            }
+            return out.sorted { ($0.createdMilliseconds, $0.id) < ($1.createdMilliseconds, $1.id) }
+        }
+    }
+
+    /// Log out everywhere (but `except`). Returns how many sessions were deleted.
+    public func deleteSessions(ofUser user: String, except: String?, on loop: EventLoop) -> EventLoopFuture<Int> {
+        var call = ScriptCall(Scripts.deleteUser, keys: [layout.user(user)])
+        call.append(layout.sessionPrefix)
+        call.append(user)
+        call.append(except ?? "")
+        return run(call, on: loop).map { r in Int(r.first?.int ?? 0) }
+    }
+
+    // MARK: Flush
+
+    /// Drops every session (and user index) under the prefix with SCAN + UNLINK:
+    /// never FLUSHDB or KEYS, so other data in the database and Redis's latency are safe.
+    public func deleteAll(on loop: EventLoop) -> EventLoopFuture<Int> {
+        let patterns = [Self.globEscape(layout.sessionPrefix) + "*", Self.globEscape(layout.userPrefix) + "*"]
+        let redis = self.redis
+        @Sendable func scan(_ patternIndex: Int, cursor: String, deleted: Int) -> EventLoopFuture<Int> {
+            var cmd = RedisCommand("SCAN")
+            cmd.append(cursor)
+            cmd.append("MATCH")
+            cmd.append(patterns[patternIndex])
+            cmd.append("COUNT")
+            cmd.append("1000")
+            return redis.send(cmd, on: loop).flatMap { reply -> EventLoopFuture<Int> in
+                guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else {
+                    return loop.makeFailedFuture(SessionError.redis(.unexpectedReply("SCAN: \(reply)")))
+                }
+                let unlinked: EventLoopFuture<Int>
+                if keys.isEmpty {
+                    unlinked = loop.makeSucceededFuture(0)
+                } else {
+                    var unlink = RedisCommand("UNLINK")
+                    for k in keys { if let b = k.bytes { unlink.append(bytes: b) } }
+                    unlinked = redis.send(unlink, on: loop).map { Int($0.int ?? 0) }
+                }
+                return unlinked.flatMap { n in
+                    // Only session keys count; user indexes go with them.
+                    let total = deleted + (patternIndex == 0 ? n : 0)
+                    if next != "0" { return scan(patternIndex, cursor: next, deleted: total) }
+                    if patternIndex + 1 < patterns.count { return scan(patternIndex + 1, cursor: "0", deleted: total) }
+                    return loop.makeSucceededFuture(total)
+                }
+            }
+        }
+        return scan(0, cursor: "0", deleted: 0).flatMapErrorThrowing { error in
+            if let e = error as? SessionError { throw e }
+            throw SessionError.redis(error as? RedisError ?? .unexpectedReply("\(error)"))
+        }
+    }
+
+    static func globEscape(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            if "*?[]\\".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+}
