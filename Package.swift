@@ -72,9 +72,12 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "Redis",
+                "Sessions",
+                "HTTPFront",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"
         ),

@@ -6,9 +6,30 @@ import Glibc
 /// A private `redis-server` child: the embedded default of the daemon and the
 /// Redis of the test suites.
 ///
-/// It runs under a tiny `sh` guard that holds a pipe from us: when this process
-/// exits for any reason (even SIGKILL), the pipe closes and the guard stops
-/// Redis, so no orphaned redis-server outlives its owner.
+/// It runs under a tiny guard (Perl, which Debian always has) holding a pipe
+/// from us: when this process exits for any reason (even SIGKILL), the pipe
+/// closes and the guard stops Redis, so no redis-server outlives its owner.
+private let spawnLock = NSLock()
+
+/// Children of a Swift process inherit its blocked signal mask (SIGTERM, SIGCHLD…),
+/// so the guard clears it first; then it runs Redis, waits for EOF on stdin,
+/// and stops Redis with SIGTERM (a clean shutdown), waking it first if stopped.
+private let guardScript = """
+use POSIX;
+POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
+my $pid = fork();
+die "fork: $!" unless defined $pid;
+if ($pid == 0) {
+  open(STDIN, "<", "/dev/null"); open(STDOUT, ">", "/dev/null"); open(STDERR, ">", "/dev/null");
+  exec { $ARGV[0] } @ARGV or POSIX::_exit(127);
+}
+my $buf;
+while (sysread(STDIN, $buf, 64)) {}
+kill "TERM", $pid;
+kill "CONT", $pid;
+waitpid($pid, 0);
+"""
+
 public final class RedisServerProcess: Sendable {
     public enum Listen: Sendable {
         case tcp(port: Int)
@@ -18,7 +39,7 @@ public final class RedisServerProcess: Sendable {
     public let listen: Listen
     public let directory: String
     private let process: Process
-    private let guardPipe: Pipe
+    private let guardPipe: FileHandle
 
     public var url: String {
         switch listen {
@@ -88,19 +109,25 @@ public final class RedisServerProcess: Sendable {
         }
         args += extraArguments
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // The guard: start Redis, wait for our end of the pipe to close (EOF), then stop Redis.
-        // SIGKILL, not SIGTERM: children inherit the Swift runtime's blocked signal mask, so
-        // Redis would never see a SIGTERM. This Redis keeps nothing on disk, so nothing is lost.
-        let script = "\"$0\" \"$@\" </dev/null >/dev/null 2>&1 & r=$!; "
-            + "read _ignored; kill -9 $r 2>/dev/null; wait $r"
-        process.arguments = ["-c", script, executable] + args
-        let pipe = Pipe()
-        process.standardInput = pipe
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
+        process.arguments = ["-e", guardScript, executable] + args
+        // Our end of the pipe is close-on-exec, so no other child (another Redis of a
+        // parallel test, say) inherits it and keeps this guard from seeing EOF.
+        // The lock keeps two starts from racing between pipe() and fcntl().
+        spawnLock.lock()
+        defer { spawnLock.unlock() }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw StartError(description: "pipe failed: errno \(errno)") }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        let readEnd = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true)
+        let writeEnd = FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
+        process.standardInput = readEnd
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let server = RedisServerProcess(listen: listen, directory: directory, process: process, guardPipe: pipe)
+        try? readEnd.close()
+        let server = RedisServerProcess(listen: listen, directory: directory, process: process, guardPipe: writeEnd)
         let deadline = Date().addingTimeInterval(readyTimeout)
         while !server.acceptsConnections() {
             if !process.isRunning || Date() > deadline {
@@ -113,7 +140,7 @@ public final class RedisServerProcess: Sendable {
         return server
     }
 
-    private init(listen: Listen, directory: String, process: Process, guardPipe: Pipe) {
+    private init(listen: Listen, directory: String, process: Process, guardPipe: FileHandle) {
         self.listen = listen
         self.directory = directory
         self.process = process
@@ -133,7 +160,7 @@ public final class RedisServerProcess: Sendable {
 
     /// Stops Redis and waits for it; safe to call twice.
     public func stop() {
-        try? guardPipe.fileHandleForWriting.close()
+        try? guardPipe.close()
         if process.isRunning { process.waitUntilExit() }
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -1,0 +1,97 @@
+import NIOCore
+import Testing
+@testable import Redis
+
+/// RESP through hiredis: the encoder and the reader, with no sockets.
+@Suite struct HiredisTests {
+    @Test func encodesCommandsWithRedisFormatCommandArgv() {
+        var buffer = ByteBuffer()
+        Hiredis.encode(RedisCommand(["SET", "k", "v"]), into: &buffer)
+        #expect(String(buffer: buffer) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+    }
+
+    @Test func encodesEmptyAndBinaryArguments() {
+        var cmd = RedisCommand("HSET")
+        cmd.append("")
+        cmd.append(bytes: [0x00, 0xFF, 0x0D, 0x0A])
+        var buffer = ByteBuffer()
+        Hiredis.encode(cmd, into: &buffer)
+        #expect(Array(buffer.readableBytesView) == Array("*3\r\n$4\r\nHSET\r\n$0\r\n\r\n$4\r\n".utf8) + [0x00, 0xFF, 0x0D, 0x0A] + Array("\r\n".utf8))
+    }
+
+    @Test func readsEveryReplyTypeFedOneByteAtATime() throws {
+        let reader = HiredisReader()
+        let wire = "+OK\r\n:42\r\n$-1\r\n*2\r\n$1\r\na\r\n*1\r\n:-7\r\n-ERR boom\r\n$0\r\n\r\n"
+        var replies: [RESPValue] = []
+        for byte in wire.utf8 {
+            try reader.feed(ByteBuffer(bytes: [byte]))
+            while let r = try reader.next() { replies.append(r) }
+        }
+        #expect(replies == [
+            .status("OK"), .integer(42), .null,
+            .array([.bulk(Array("a".utf8)), .array([.integer(-7)])]),
+            .error("ERR boom"), .bulk([]),
+        ])
+    }
+
+    @Test func bulkStringsKeepTheirBytes() throws {
+        let reader = HiredisReader()
+        try reader.feed(ByteBuffer(bytes: Array("$4\r\n".utf8) + [0x00, 0x0D, 0x0A, 0xFF] + Array("\r\n".utf8)))
+        #expect(try reader.next() == .bulk([0x00, 0x0D, 0x0A, 0xFF]))
+        #expect(try reader.next() == nil)
+    }
+
+    @Test func rejectsBytesThatAreNotRESP() throws {
+        let reader = HiredisReader()
+        try reader.feed(ByteBuffer(string: "?what\r\n"))
+        #expect(throws: RedisError.self) { try reader.next() }
+    }
+
+    @Test func sha1NamesScriptsLikeRedis() {
+        #expect(SHA1.hex([]) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        #expect(SHA1.hex(Array("abc".utf8)) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(SHA1.hex(Array(String(repeating: "a", count: 1000).utf8)) == "291e9a6c66994949b57ba5e650361e98fc36b1ba")
+    }
+
+    @Test func scriptCallsPutKeysBeforeArguments() {
+        var call = ScriptCall(RedisScript(name: "t", source: "return 1"), keys: ["k1", "k2"])
+        call.append("a")
+        call.append(7)
+        #expect(call.command(usingSHA: true).arguments == ["EVALSHA", SHA1.hex(Array("return 1".utf8)), "2", "k1", "k2", "a", "7"])
+        #expect(call.command(usingSHA: false).arguments == ["EVAL", "return 1", "2", "k1", "k2", "a", "7"])
+    }
+}
+
+@Suite struct RedisConfigurationTests {
+    @Test func parsesTCPURLs() throws {
+        let c = try RedisConfiguration(url: "redis://alice:s%40cret@example.org:6380/3")
+        #expect(c.address == .tcp(host: "example.org", port: 6380))
+        #expect(c.username == "alice")
+        #expect(c.password == "s@cret")
+        #expect(c.database == 3)
+        #expect(!c.redactedDescription.contains("s@cret"))
+        #expect(c.redactedDescription == "redis://alice:***@example.org:6380/3")
+    }
+
+    @Test func defaultsAndPasswordOnly() throws {
+        let c = try RedisConfiguration(url: "redis://:pw@127.0.0.1")
+        #expect(c.address == .tcp(host: "127.0.0.1", port: 6379))
+        #expect(c.username == nil)
+        #expect(c.password == "pw")
+        #expect(c.database == 0)
+        let v6 = try RedisConfiguration(url: "redis://[::1]:7000/1")
+        #expect(v6.address == .tcp(host: "::1", port: 7000))
+    }
+
+    @Test func parsesUnixURLs() throws {
+        let c = try RedisConfiguration(url: "unix:///run/redis/redis.sock?db=2&password=x")
+        #expect(c.address == .unix(path: "/run/redis/redis.sock"))
+        #expect(c.database == 2)
+        #expect(c.password == "x")
+    }
+
+    @Test(arguments: ["http://x", "redis://host:notaport", "redis://host:6379/-1", "unix://relative", "redis://h:70000"])
+    func rejectsBadURLs(_ url: String) {
+        #expect(throws: RedisConfiguration.InvalidURL.self) { try RedisConfiguration(url: url) }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Redis
+import Logging
+
+/// The private redis-server of this test process: started on a free loopback
+/// port the first time a test needs it, stopped when the process exits (the
+/// guard in `RedisServerProcess` sees our end of its pipe close).
+public enum TestRedis {
+    public static let shared: RedisServerProcess = {
+        do {
+            return try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()))
+        } catch {
+            fatalError("cannot start the test redis-server: \(error)")
+        }
+    }()
+
+    public static var url: String { shared.url }
+
+    /// A client for inspecting Redis the way an operator's `redis-cli` would.
+    public static let inspector: RedisClient = RedisClient(
+        configuration: try! RedisConfiguration(url: shared.url),
+        eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+        logger: Logger(label: "test-inspector"))
+
+    /// Runs one command on the test Redis (`["HGETALL", key]`).
+    @discardableResult
+    public static func command(_ args: [String]) async throws -> RESPValue {
+        try await inspector.send(RedisCommand(args), on: MultiThreadedEventLoopGroup.singleton.any()).get()
+    }
+
+    /// A key prefix no other test uses, so tests never see each other's keys.
+    public static func uniquePrefix() -> String {
+        "t\(UInt64.random(in: 0...UInt64.max)):"
+    }
+}
+
+extension RESPValue {
+    /// A flat HGETALL reply as a dictionary of strings.
+    public var hash: [String: String] {
+        var out: [String: String] = [:]
+        guard let a = array else { return out }
+        var i = 0
+        while i + 1 < a.count {
+            if let k = a[i].string, let v = a[i + 1].string { out[k] = v }
+            i += 2
+        }
+        return out
+    }
+
+    public var strings: [String] { array?.compactMap(\.string) ?? [] }
+}
+
+/// Polls `condition` until it holds or `seconds` pass (no fixed sleeps in tests).
+public func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(nanoseconds: 10_000_000)
+    }
+    return try await condition()
+}
