@@ -38,6 +38,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             rejected = false
             if let length = h.headers.first(name: "Content-Length").flatMap(Int.init), length > app.maxBodyBytes {
                 rejectTooLarge(context: context, h)
+            } else if h.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                // curl and libcurl-based clients wait a second for this before sending larger bodies.
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .continue))), promise: nil)
             }
         case .body(var chunk):
             guard !rejected, let h = head else { return }

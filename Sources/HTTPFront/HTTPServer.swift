@@ -66,7 +66,7 @@ public struct ServerConfiguration: Sendable {
 /// The HTTP server. Channel pipeline of each connection:
 ///
 ///     socket ⇄ HTTPResponseEncoder ⇄ HTTPRequestDecoder ⇄ HTTPServerPipelineHandler
-///            ⇄ HTTPServerProtocolErrorHandler ⇄ IdleStateHandler ⇄ HTTPHandler → SessionController → SessionStore → Redis
+///            ⇄ ProtocolErrorHandler ⇄ IdleStateHandler ⇄ HTTPHandler → SessionController → SessionStore → Redis
 ///
 /// The Redis call of a request runs on the event loop of its connection.
 public final class SessiondServer: Sendable {
@@ -112,7 +112,8 @@ public final class SessiondServer: Sendable {
                         try channel.syncOptions?.setOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: true)
+                        withPipeliningAssistance: true, withErrorHandling: false)
+                    try channel.pipeline.syncOperations.addHandler(ProtocolErrorHandler())
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(HTTPHandler(app: app))
                 }

@@ -162,3 +162,30 @@ import Redis
         }
     }
 }
+
+@Suite struct HTTPProtocolTests {
+    @Test func malformedHTTPGetsAProblemAndTheConnectionCloses() async throws {
+        try await TestDaemon.with { d in
+            let out = String(decoding: try await d.client.raw(Array("NOT HTTP AT ALL\r\n\r\n".utf8)), as: UTF8.self)
+            #expect(out.hasPrefix("HTTP/1.1 400 Bad Request"))
+            #expect(out.contains("application/problem+json"))
+            #expect(out.contains("\"status\":400"))
+        }
+    }
+
+    @Test func oversizedHeadersAre431() async throws {
+        try await TestDaemon.with { d in
+            let huge = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 200_000) + "\r\n\r\n"
+            let out = String(decoding: try await d.client.raw(Array(huge.utf8)), as: UTF8.self)
+            #expect(out.hasPrefix("HTTP/1.1 431"))
+        }
+    }
+
+    @Test func expectContinueIsAnswered() async throws {
+        try await TestDaemon.with { d in
+            let request = "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+            let out = String(decoding: try await d.client.raw(Array(request.utf8)), as: UTF8.self)
+            #expect(out.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created"))
+        }
+    }
+}
