@@ -102,7 +102,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     if problem.status.code >= 500 {
                         logger.warning("request failed", metadata: [
                             "route": "\(route.name)", "method": "\(head.method.rawValue)",
-                            "status": "\(problem.status.code)", "error": "\(problem.detail)",
+                            "status": "\(problem.status.code)", "error": "\(error)",
                         ])
                     }
                     response = problem.response(allocator: allocator)

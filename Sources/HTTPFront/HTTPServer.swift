@@ -141,5 +141,8 @@ public final class SessiondServer: Sendable {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: promise)
         try? await promise.futureResult.get()
+        // With no open connections the helper is done before the listening socket
+        // has finished closing; wait for that too, so nothing runs after the loops stop.
+        try? await channel.closeFuture.get()
     }
 }

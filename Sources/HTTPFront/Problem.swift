@@ -63,7 +63,8 @@ struct Problem: Error {
         case .timeout:
             self.init(.gatewayTimeout, "Redis did not answer within the timeout", headers: Self.retryAfter)
         case .connectionUnavailable, .shutdown, .protocolError:
-            self.init(.serviceUnavailable, "\(error)", headers: Self.retryAfter)
+            // The cause (addresses, errno) goes to the log, not to clients.
+            self.init(.serviceUnavailable, "Redis is unavailable; retry later", headers: Self.retryAfter)
         case .server:
             switch error.serverCode {
             case "OOM":

@@ -13,7 +13,8 @@ private let spawnLock = NSLock()
 
 /// Children of a Swift process inherit its blocked signal mask (SIGTERM, SIGCHLD…),
 /// so the guard clears it first; then it runs Redis, waits for EOF on stdin,
-/// and stops Redis with SIGTERM (a clean shutdown), waking it first if stopped.
+/// and stops Redis with SIGTERM (a clean shutdown), waking it first if stopped;
+/// last it removes Redis's temporary directory.
 private let guardScript = """
 use POSIX;
 POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
@@ -28,6 +29,7 @@ while (sysread(STDIN, $buf, 64)) {}
 kill "TERM", $pid;
 kill "CONT", $pid;
 waitpid($pid, 0);
+system("rm", "-rf", "--", $ENV{SESSIOND_REDIS_DIR}) if $ENV{SESSIOND_REDIS_DIR};
 """
 
 public final class RedisServerProcess: Sendable {
@@ -111,6 +113,9 @@ public final class RedisServerProcess: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
         process.arguments = ["-e", guardScript, executable] + args
+        var environment = ProcessInfo.processInfo.environment
+        environment["SESSIOND_REDIS_DIR"] = directory
+        process.environment = environment
         // Our end of the pipe is close-on-exec, so no other child (another Redis of a
         // parallel test, say) inherits it and keeps this guard from seeing EOF.
         // The lock keeps two starts from racing between pipe() and fcntl().

@@ -137,7 +137,8 @@ struct SessiondCommand: AsyncParsableCommand {
                           metadata: ["redis": "\(redisConfiguration.redactedDescription)"])
         }
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        // NIO's process-wide group (one loop per core), never shut down: the process ends instead.
+        let group = MultiThreadedEventLoopGroup.singleton
         let client = RedisClient(configuration: redisConfiguration, eventLoopGroup: group, logger: logger)
         let store = SessionStore(configuration: SessionConfiguration(
             keyPrefix: keyPrefix, defaultTTL: defaultTTL, maxLifetime: maxLifetime, touchOnRead: !noTouchOnRead,
@@ -152,7 +153,6 @@ struct SessiondCommand: AsyncParsableCommand {
         } catch {
             await client.shutdown()
             embedded?.stop()
-            try? await group.shutdownGracefully()
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         if !listenAddress.isLocalOnly && token == nil {
@@ -165,7 +165,7 @@ struct SessiondCommand: AsyncParsableCommand {
             "limits": "body=\(maxBodyBytes)B depth=\(maxDepth) keys=\(maxKeys) ttl=\(minTTL)...\(maxTTL)s",
         ])
 
-        let service = SessiondService(server: server, client: client, embedded: embedded, group: group, logger: logger)
+        let service = SessiondService(server: server, client: client, embedded: embedded, logger: logger)
         let serviceGroup = ServiceGroup(configuration: .init(
             services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await serviceGroup.run()
@@ -178,7 +178,6 @@ struct SessiondService: Service {
     let server: SessiondServer
     let client: RedisClient
     let embedded: RedisServerProcess?
-    let group: MultiThreadedEventLoopGroup
     let logger: Logger
 
     func run() async throws {
@@ -190,7 +189,6 @@ struct SessiondService: Service {
             embedded.stop()
             logger.info("private redis-server stopped")
         }
-        try? await group.shutdownGracefully()
         logger.info("sessiond stopped")
     }
 }
