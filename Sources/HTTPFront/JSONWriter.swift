@@ -47,13 +47,9 @@ extension ByteBuffer {
             writeInteger(UInt8(ascii: ":"))
             writeBytes(entry.json)
         }
-        writeStaticString("},\"ttl\":")
-        writeString(String(s.ttl))
-        writeStaticString(",\"expires_in\":")
-        writeString(String(s.expiresIn))
-        writeStaticString(",\"expires_at\":\"")
-        writeString(Timestamps.format(unixMilliseconds: s.expiresAtMilliseconds))
-        writeStaticString("\",\"created_at\":\"")
+        writeStaticString("},")
+        writeExpiryFields(s)
+        writeStaticString(",\"created_at\":\"")
         writeString(Timestamps.format(unixMilliseconds: s.createdMilliseconds))
         writeStaticString("\",\"user\":")
         if let u = s.user { writeJSONString(u) } else { writeStaticString("null") }
@@ -61,12 +57,19 @@ extension ByteBuffer {
     }
 
     mutating func writeExpiry(_ s: Session) {
-        writeStaticString("{\"ttl\":")
+        writeInteger(UInt8(ascii: "{"))
+        writeExpiryFields(s)
+        writeInteger(UInt8(ascii: "}"))
+    }
+
+    /// `"ttl":…,"expires_in":…,"expires_at":"…"`, shared by sessions and expiry answers.
+    private mutating func writeExpiryFields(_ s: Session) {
+        writeStaticString("\"ttl\":")
         writeString(String(s.ttl))
         writeStaticString(",\"expires_in\":")
         writeString(String(s.expiresIn))
         writeStaticString(",\"expires_at\":\"")
         writeString(Timestamps.format(unixMilliseconds: s.expiresAtMilliseconds))
-        writeStaticString("\"}")
+        writeInteger(UInt8(ascii: "\""))
     }
 }

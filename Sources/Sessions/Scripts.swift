@@ -32,6 +32,15 @@ enum Scripts {
       redis.call('DEL', key)
       if m[4] then redis.call('SREM', uprefix .. m[4], id) end
     end
+    -- The metadata of a live session and Redis's clock, or nil; a session past
+    -- its absolute lifetime is dropped on the way.
+    local function live(key, maxlife, uprefix, id)
+      local m = redis.call('HMGET', key, unpack(META))
+      if not m[1] then return nil end
+      local now = now_ms()
+      if outlived(m, maxlife, now) then drop(key, m, uprefix, id); return nil end
+      return m, now
+    end
     -- The user's index lives at least as long as each of its sessions.
     local function index_keep(ukey, id, at, now)
       redis.call('SADD', ukey, id)
@@ -68,11 +77,9 @@ enum Scripts {
     /// ARGV: touch, maxlife_ms, user_prefix, id, mode (all|meta|field), field.
     static let read = script("read", """
     local key = KEYS[1]
-    local m = redis.call('HMGET', key, unpack(META))
-    if not m[1] then return {0} end
-    local now = now_ms()
     local maxlife = tonumber(ARGV[2])
-    if outlived(m, maxlife, now) then drop(key, m, ARGV[3], ARGV[4]); return {0} end
+    local m, now = live(key, maxlife, ARGV[3], ARGV[4])
+    if not m then return {0} end
     if ARGV[1] == '1' and not m[3] then
       local at = expiry_at(tonumber(m[1]), tonumber(m[2]), nil, maxlife, now)
       redis.call('PEXPIREAT', key, int(at))
@@ -156,10 +163,8 @@ enum Scripts {
     local key = KEYS[1]
     local uprefix, id = ARGV[3], ARGV[4]
     local maxlife = tonumber(ARGV[2])
-    local m = redis.call('HMGET', key, unpack(META))
-    if not m[1] then return {0} end
-    local now = now_ms()
-    if outlived(m, maxlife, now) then drop(key, m, uprefix, id); return {0} end
+    local m, now = live(key, maxlife, uprefix, id)
+    if not m then return {0} end
     local im = ARGV[1]
     if im ~= '' and im ~= '*' and not listed(im, m[5]) then return {-1} end
     local clear = ARGV[5] == '1'
@@ -221,11 +226,9 @@ enum Scripts {
     /// PUT expiry. ARGV: mode (ttl|at), value (seconds | unix ms), maxlife_ms, user_prefix, id.
     static let setExpiry = script("set_expiry", """
     local key = KEYS[1]
-    local m = redis.call('HMGET', key, unpack(META))
-    if not m[1] then return {0} end
-    local now = now_ms()
     local maxlife = tonumber(ARGV[3])
-    if outlived(m, maxlife, now) then drop(key, m, ARGV[4], ARGV[5]); return {0} end
+    local m, now = live(key, maxlife, ARGV[4], ARGV[5])
+    if not m then return {0} end
     local ttl, fixed = tonumber(m[1]), nil
     if ARGV[1] == 'ttl' then
       ttl = tonumber(ARGV[2])
@@ -248,11 +251,9 @@ enum Scripts {
 
     /// POST cycle: move the session to a new id. ARGV: maxlife_ms, user_prefix, old id, new id.
     static let cycle = script("cycle", """
-    local m = redis.call('HMGET', KEYS[1], unpack(META))
-    if not m[1] then return {0} end
-    local now = now_ms()
     local maxlife = tonumber(ARGV[1])
-    if outlived(m, maxlife, now) then drop(KEYS[1], m, ARGV[2], ARGV[3]); return {0} end
+    local m, now = live(KEYS[1], maxlife, ARGV[2], ARGV[3])
+    if not m then return {0} end
     if redis.call('EXISTS', KEYS[2]) == 1 then return {-2} end
     redis.call('RENAME', KEYS[1], KEYS[2])
     m[5] = redis.call('HINCRBY', KEYS[2], 'meta:version', 1)
