@@ -136,7 +136,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             done.whenComplete { _ in loopBound.value.close(promise: nil) }
         }
         app.metrics.record(route: route, method: request.method.rawValue, status: response.status.code,
-                           duration: .nanoseconds((NIODeadline.now() - start).nanoseconds))
+                           nanoseconds: (NIODeadline.now() - start).nanoseconds)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 
 /// A command on its way to Redis, with the promise its reply completes.
@@ -36,9 +37,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var timerDeadline: NIODeadline?
     /// Beyond this many unanswered commands, new ones fail fast instead of piling up.
     private let maxPending: Int
+    private let pipelineDepth: Meter?
 
-    init(maxPending: Int = 65_536) {
+    init(maxPending: Int = 65_536, pipelineDepth: Meter? = nil) {
         self.maxPending = maxPending
+        self.pipelineDepth = pipelineDepth
     }
 
     var pendingCount: Int { pending.count }
@@ -58,6 +61,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         var buffer = context.channel.allocator.buffer(capacity: 64 + request.command.storage.count)
         Hiredis.encode(request.command, into: &buffer)
         pending.append(Pending(promise: request.promise, deadline: request.deadline))
+        pipelineDepth?.set(pending.count)
         context.write(wrapOutboundOut(buffer), promise: promise)
         armTimer(context: context)
         if !flushScheduled {
@@ -81,6 +85,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 }
                 head.promise.succeed(reply)
             }
+            pipelineDepth?.set(pending.count)
             if pending.isEmpty { cancelTimer() }
         } catch {
             fail(context: context, error as? RedisError ?? .protocolError("\(error)"))
@@ -105,6 +110,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         if failure == nil { failure = error }
         cancelTimer()
         while let p = pending.popFirst() { p.promise.fail(error) }
+        pipelineDepth?.set(0)
     }
 
     private func armTimer(context: ChannelHandlerContext) {

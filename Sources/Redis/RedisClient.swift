@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 
@@ -12,12 +13,14 @@ public final class RedisClient: Sendable {
     private let managers: [ConnectionManager]
     private let logger: Logger
 
-    public init(configuration: RedisConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger) {
+    public init(configuration: RedisConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger,
+                metricsFactory: MetricsFactory = MetricsSystem.factory) {
         self.configuration = configuration
         self.logger = logger
         var managers: [ConnectionManager] = []
-        for loop in eventLoopGroup.makeIterator() {
-            managers.append(ConnectionManager(eventLoop: loop, configuration: configuration, logger: logger))
+        for (i, loop) in eventLoopGroup.makeIterator().enumerated() {
+            managers.append(ConnectionManager(eventLoop: loop, configuration: configuration, logger: logger,
+                                              metrics: RedisMetrics(factory: metricsFactory, loop: i)))
         }
         self.managers = managers
     }
@@ -70,6 +73,7 @@ final class ConnectionManager: Sendable {
     let eventLoop: EventLoop
     private let configuration: RedisConfiguration
     private let logger: Logger
+    private let metrics: RedisMetrics
     private let state: NIOLoopBoundBox<State>
 
     static let initialBackoff: TimeAmount = .milliseconds(25)
@@ -89,10 +93,11 @@ final class ConnectionManager: Sendable {
         var everConnected = false
     }
 
-    init(eventLoop: EventLoop, configuration: RedisConfiguration, logger: Logger) {
+    init(eventLoop: EventLoop, configuration: RedisConfiguration, logger: Logger, metrics: RedisMetrics) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         self.state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: eventLoop)
     }
 
@@ -100,7 +105,11 @@ final class ConnectionManager: Sendable {
         guard eventLoop.inEventLoop else {
             return eventLoop.flatSubmit { self.send(command, deadline: deadline) }
         }
-        return connection(deadline: deadline).flatMap { $0.send(command, deadline: deadline) }
+        let start = NIODeadline.now()
+        let reply = connection(deadline: deadline).flatMap { $0.send(command, deadline: deadline) }
+        let timer = metrics.commandDuration
+        reply.whenComplete { _ in timer.recordNanoseconds((NIODeadline.now() - start).nanoseconds) }
+        return reply
     }
 
     private func connection(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {
@@ -119,7 +128,8 @@ final class ConnectionManager: Sendable {
     }
 
     private func connect(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {
-        let future = RedisConnection.connect(to: configuration, on: eventLoop, deadline: deadline)
+        let future = RedisConnection.connect(to: configuration, on: eventLoop, deadline: deadline,
+                                             pipelineDepth: metrics.pipelineDepth)
         state.value.phase = .connecting(future)
         future.whenComplete { result in
             guard case .connecting = self.state.value.phase else {
@@ -134,14 +144,18 @@ final class ConnectionManager: Sendable {
                 self.state.value.phase = .connected(connection)
                 self.state.value.backoff = Self.initialBackoff
                 self.state.value.everConnected = true
+                self.metrics.connects.increment()
+                self.metrics.connected.set(1)
                 connection.closeFuture.whenComplete { _ in
                     if case .connected(let current) = self.state.value.phase, current === connection {
+                        self.metrics.connected.set(0)
                         self.state.value.phase = .idle
                         self.logger.warning("connection to Redis lost; will reconnect on the next request")
                     }
                 }
             case .failure(let error):
                 let redisError = error as? RedisError ?? .connectionUnavailable("\(error)")
+                self.metrics.connectFailures.increment()
                 let delay = self.state.value.backoff
                 self.state.value.phase = .backingOff(until: .now() + delay, error: redisError)
                 self.state.value.backoff = min(delay * 2, Self.maximumBackoff)

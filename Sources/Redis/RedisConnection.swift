@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import NIOPosix
 
@@ -15,14 +16,14 @@ final class RedisConnection: Sendable {
     /// Connects, then authenticates, selects the database and names the client
     /// (so operators see `sessiond` in `CLIENT LIST`), all in one round trip.
     static func connect(
-        to config: RedisConfiguration, on eventLoop: EventLoop, deadline: NIODeadline
+        to config: RedisConfiguration, on eventLoop: EventLoop, deadline: NIODeadline, pipelineDepth: Meter? = nil
     ) -> EventLoopFuture<RedisConnection> {
         let timeout = max(deadline - .now(), .milliseconds(1))
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler())
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(pipelineDepth: pipelineDepth))
                 }
             }
         let connected: EventLoopFuture<Channel>

@@ -163,6 +163,12 @@ public final class RedisServerProcess: Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// Whether redis-server itself (not only its guard) is alive.
+    public var isRedisAlive: Bool {
+        guard let pid = redisPID else { return false }
+        return kill(pid, 0) == 0
+    }
+
     /// Stops Redis and waits for it; safe to call twice.
     public func stop() {
         try? guardPipe.close()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HTTPFront
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import Redis
@@ -139,7 +140,18 @@ struct SessiondCommand: AsyncParsableCommand {
 
         // NIO's process-wide group (one loop per core), never shut down: the process ends instead.
         let group = MultiThreadedEventLoopGroup.singleton
-        let client = RedisClient(configuration: redisConfiguration, eventLoopGroup: group, logger: logger)
+        let metrics = ServerMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
+        let embeddedUp = Meter(label: "sessiond_embedded_redis_up", factory: metrics.factory)
+        embeddedUp.set(embedded == nil ? 0 : 1)
+        if let embedded {
+            // The private Redis should never die on its own; if it does, operators see it here.
+            group.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { _ in
+                embeddedUp.set(embedded.isRedisAlive ? 1 : 0)
+            }
+        }
+        let client = RedisClient(configuration: redisConfiguration, eventLoopGroup: group, logger: logger,
+                                 metricsFactory: metrics.factory)
         let store = SessionStore(configuration: SessionConfiguration(
             keyPrefix: keyPrefix, defaultTTL: defaultTTL, maxLifetime: maxLifetime, touchOnRead: !noTouchOnRead,
             limits: SessionLimits(maxBodyBytes: maxBodyBytes, maxDepth: maxDepth, maxKeys: maxKeys, ttlRange: minTTL...maxTTL)),
@@ -149,7 +161,7 @@ struct SessiondCommand: AsyncParsableCommand {
         do {
             server = try await SessiondServer.start(
                 configuration: ServerConfiguration(listen: listenAddress, authToken: token),
-                store: store, group: group, logger: logger)
+                store: store, metrics: metrics, group: group, logger: logger)
         } catch {
             await client.shutdown()
             embedded?.stop()

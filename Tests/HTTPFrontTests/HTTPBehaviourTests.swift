@@ -14,8 +14,12 @@ import Redis
             let m = try await d.get("/metrics")
             #expect(m.status == 200)
             #expect(m.header("Content-Type")?.hasPrefix("text/plain") == true)
-            #expect(m.text.contains("sessiond_http_requests_total{"))
-            #expect(m.text.contains("sessiond_sessions_created_total 1"))
+            for name in ["sessiond_http_requests_total{", "sessiond_http_request_duration_seconds_bucket{",
+                         "sessiond_sessions_created_total 1", "sessiond_redis_command_duration_seconds_bucket{",
+                         "sessiond_redis_connects_total", "sessiond_redis_connected{", "sessiond_redis_pipeline_depth{"] {
+                #expect(m.text.contains(name), "\(name) missing from /metrics")
+            }
+            #expect(m.text.contains(#"route="/v1/sessions",status="201""#) || m.text.contains(#"status="201""#))
             let o = try await d.get("/openapi.yaml")
             #expect(o.status == 200)
             #expect(o.text.hasPrefix("openapi: 3.1"))

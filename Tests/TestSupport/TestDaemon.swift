@@ -29,11 +29,13 @@ public struct TestDaemon: Sendable {
         let group = MultiThreadedEventLoopGroup.singleton
         var logger = Logger(label: "sessiond-test")
         logger.logLevel = .error
+        let metrics = ServerMetrics()
         let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL ?? TestRedis.url, timeout: redisTimeout),
-                                eventLoopGroup: group, logger: logger)
+                                eventLoopGroup: group, logger: logger, metricsFactory: metrics.factory)
         let store = SessionStore(configuration: config, redis: redis)
         let server = try await SessiondServer.start(
-            configuration: ServerConfiguration(listen: listen, authToken: authToken), store: store, group: group, logger: logger)
+            configuration: ServerConfiguration(listen: listen, authToken: authToken), store: store, metrics: metrics,
+            group: group, logger: logger)
         let target: TestHTTPClient.Target
         switch listen {
         case .tcp: target = .tcp(host: "127.0.0.1", port: server.port!)
