@@ -64,31 +64,34 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         body = nil
         let problem = Problem(SessionError.tooLarge(limit: app.maxBodyBytes))
         write(context: context, problem.response(allocator: context.channel.allocator), for: h,
-              route: "unmatched", start: .now(), forceClose: true)
+              route: "unmatched", requestID: RequestID.from(h.headers), start: .now(), forceClose: true)
     }
 
     private func dispatch(context: ChannelHandlerContext, _ request: Request) {
         let start = NIODeadline.now()
+        let requestID = RequestID.from(request.headers)
         let route = Route.match(request.segments)
         if let auth = app.auth, !(route?.isProbe ?? false), !auth.allows(request.headers) {
             var p = Problem(.unauthorized, "missing or wrong bearer token")
             p.headers.add(name: "WWW-Authenticate", value: "Bearer")
             return write(context: context, p.response(allocator: context.channel.allocator), for: request.head,
-                         route: route?.name ?? "unmatched", start: start)
+                         route: route?.name ?? "unmatched", requestID: requestID, start: start)
         }
         guard let route else {
             return write(context: context, Problem(.notFound, "no such route: \(request.method) \(request.head.uri.prefix(200))")
-                .response(allocator: context.channel.allocator), for: request.head, route: "unmatched", start: start)
+                .response(allocator: context.channel.allocator), for: request.head, route: "unmatched",
+                requestID: requestID, start: start)
         }
         guard route.allowed.contains(request.method) else {
             var p = Problem(.methodNotAllowed, "\(request.method) is not allowed on \(route.name)")
             p.headers.add(name: "Allow", value: route.allowed.map(\.rawValue).joined(separator: ", "))
             return write(context: context, p.response(allocator: context.channel.allocator), for: request.head,
-                         route: route.name, start: start)
+                         route: route.name, requestID: requestID, start: start)
         }
         let head = request.head
         let allocator = context.channel.allocator
-        let logger = app.logger
+        var logger = app.logger
+        logger[metadataKey: "request_id"] = .string(requestID)
         app.controller.handle(route, request, on: context.eventLoop)
             .hop(to: context.eventLoop)
             .assumeIsolated()
@@ -107,14 +110,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     }
                     response = problem.response(allocator: allocator)
                 }
-                self.write(context: context, response, for: head, route: route.name, start: start)
+                self.write(context: context, response, for: head, route: route.name, requestID: requestID, start: start)
             }
     }
 
     private func write(context: ChannelHandlerContext, _ response: Response, for request: HTTPRequestHead,
-                       route: String, start: NIODeadline, forceClose: Bool = false) {
+                       route: String, requestID: String, start: NIODeadline, forceClose: Bool = false) {
         let keepAlive = request.isKeepAlive && !forceClose
         var headers = response.headers
+        headers.add(name: "X-Request-ID", value: requestID)
         let length = response.body?.readableBytes ?? 0
         if response.status != .noContent {
             headers.add(name: "Content-Length", value: String(length))
@@ -135,8 +139,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.whenComplete { _ in loopBound.value.close(promise: nil) }
         }
+        let nanoseconds = (NIODeadline.now() - start).nanoseconds
         app.metrics.record(route: route, method: request.method.rawValue, status: response.status.code,
-                           nanoseconds: (NIODeadline.now() - start).nanoseconds)
+                           nanoseconds: nanoseconds)
+        if app.logger.logLevel <= .debug {
+            // Route templates only: raw session ids and tokens never reach the log.
+            app.logger.debug("request", metadata: [
+                "request_id": "\(requestID)", "route": "\(route)", "method": "\(request.method.rawValue)",
+                "status": "\(response.status.code)", "duration_us": "\(nanoseconds / 1000)",
+            ])
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -150,5 +162,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
+    }
+}
+
+/// `X-Request-ID`: the caller's, when it is a sane token, else a fresh one.
+enum RequestID {
+    static func from(_ headers: HTTPHeaders) -> String {
+        if let given = headers.first(name: "X-Request-ID"), (1...128).contains(given.utf8.count),
+           given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+            return given
+        }
+        return generate()
+    }
+
+    static func generate() -> String {
+        let v = UInt64.random(in: 0...UInt64.max)
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
     }
 }

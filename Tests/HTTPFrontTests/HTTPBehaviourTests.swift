@@ -193,3 +193,20 @@ import Redis
         }
     }
 }
+
+@Suite struct RequestIDTests {
+    @Test func echoesTheCallersRequestIDOrMakesOne() async throws {
+        try await TestDaemon.with { d in
+            let given = try await d.get("/healthz", headers: [("X-Request-ID", "abc-123")])
+            #expect(given.header("X-Request-ID") == "abc-123")
+            let made = try await d.send("POST", "/v1/sessions")
+            let id = try #require(made.header("X-Request-ID"))
+            #expect(id.count == 16)
+            let other = try await d.send("POST", "/v1/sessions")
+            #expect(other.header("X-Request-ID") != id)
+            let errors = try await d.get("/v1/sessions/nosuchsession1", headers: [("X-Request-ID", "bad id with spaces")])
+            #expect(errors.status == 404)
+            #expect(errors.header("X-Request-ID")?.contains(" ") == false)
+        }
+    }
+}
