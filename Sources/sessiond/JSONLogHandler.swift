@@ -18,7 +18,7 @@ struct JSONLogHandler: LogHandler {
         ]
         for (k, v) in self.metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[k] = "\(v)" }
         if let error = event.error { fields["error"] = "\(error)" }
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
+        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         var line = data
         line.append(0x0A)
         FileHandle.standardError.write(line)

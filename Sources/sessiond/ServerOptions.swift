@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import HTTPFront
+import Logging
+import NIOCore
+import Redis
+import Sessions
+
+/// The flags of §5 of the contract, shared by `sessiond` (serve) and `sessiond check`.
+/// Each is also `SESSIOND_<NAME>` in the environment and `name = value` in `--config`.
+struct ServerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A file of 'name = value' lines using these option names (e.g. 'redis = redis://…').",
+                               valueName: "file"))
+    var config: String?
+
+    @Option(help: "Where to listen: host:port or unix:/path.sock.")
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: "Redis: redis://[user:pass@]host:port/db or unix:///path[?db=N]. Omit to run a private redis-server.")
+    var redis: String?
+
+    @Option(help: "Prefix of every Redis key sessiond writes.")
+    var keyPrefix = "sessiond:"
+
+    @Option(help: "Idle timeout of new sessions, in seconds (Django's default: two weeks).")
+    var defaultTTL = 1_209_600
+
+    @Option(help: "Absolute cap on a session's life from its creation, in seconds (off by default).")
+    var maxLifetime: Int?
+
+    @Flag(help: "Do not refresh a session's TTL when it is read (clients can still ask with ?touch=true).")
+    var noTouchOnRead = false
+
+    @Option(help: "File holding the bearer token clients must send (Authorization: Bearer <token>).")
+    var authTokenFile: String?
+
+    @Option(help: "How long a request may wait for Redis before it gets 504: seconds, or with a unit (500ms, 2s).")
+    var redisTimeout = "2s"
+
+    @Option(help: "Largest request body, in bytes (larger: 413).")
+    var maxBodyBytes = 1_048_576
+
+    @Option(help: "Deepest JSON nesting accepted in a request body.")
+    var maxDepth = 64
+
+    @Option(help: "Most data keys in one session.")
+    var maxKeys = 1000
+
+    @Option(help: "Smallest ttl accepted, in seconds.")
+    var minTTL = 1
+
+    @Option(help: "Largest ttl accepted, in seconds (one year).")
+    var maxTTL = 31_536_000
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    @Option(help: "text or json.")
+    var logFormat = "text"
+
+    /// The names that `SESSIOND_*` variables and config-file lines map onto.
+    static let optionNames = [
+        "listen", "redis", "key-prefix", "default-ttl", "max-lifetime", "auth-token-file", "redis-timeout",
+        "max-body-bytes", "max-depth", "max-keys", "min-ttl", "max-ttl", "log-level", "log-format",
+    ]
+    static let flagNames = ["no-touch-on-read"]
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
+        guard minTTL >= 1, maxTTL >= minTTL else { throw ValidationError("--min-ttl must be ≥ 1 and ≤ --max-ttl") }
+        guard (minTTL...maxTTL).contains(defaultTTL) else { throw ValidationError("--default-ttl must lie within --min-ttl…--max-ttl") }
+        if let m = maxLifetime, m < 1 { throw ValidationError("--max-lifetime must be ≥ 1 second") }
+        guard maxBodyBytes >= 64, maxDepth >= 1, maxKeys >= 1 else { throw ValidationError("limits must be positive (--max-body-bytes ≥ 64)") }
+        guard !keyPrefix.isEmpty else { throw ValidationError("--key-prefix must not be empty") }
+        _ = try timeout()
+        _ = try listenAddress()
+        if let redis {
+            do { _ = try RedisConfiguration(url: redis) } catch { throw ValidationError("--redis: \(error)") }
+        }
+    }
+
+    func timeout() throws -> TimeAmount {
+        let t = redisTimeout.trimmingCharacters(in: .whitespaces)
+        let (number, scale): (Substring, Double)
+        if t.hasSuffix("ms") { (number, scale) = (t.dropLast(2), 1e6) }
+        else if t.hasSuffix("s") { (number, scale) = (t.dropLast(1), 1e9) }
+        else { (number, scale) = (Substring(t), 1e9) }
+        guard let v = Double(number), v > 0, v < 3600 else {
+            throw ValidationError("--redis-timeout: expected a duration such as 2, 2s or 500ms, got '\(redisTimeout)'")
+        }
+        return .nanoseconds(Int64(v * scale))
+    }
+
+    func listenAddress() throws -> ServerConfiguration.Listen {
+        do { return try ServerConfiguration.Listen(parsing: listen) } catch { throw ValidationError("--listen: \(error)") }
+    }
+
+    /// The token from `--auth-token-file` (whitespace trimmed), never from argv.
+    func token() throws -> String? {
+        guard let file = authTokenFile else { return nil }
+        let token: String
+        do {
+            token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw ValidationError("cannot read --auth-token-file \(file): \(error.localizedDescription)")
+        }
+        if token.isEmpty { throw ValidationError("--auth-token-file \(file) is empty") }
+        return token
+    }
+
+    var sessions: SessionConfiguration {
+        SessionConfiguration(
+            keyPrefix: keyPrefix, defaultTTL: defaultTTL, maxLifetime: maxLifetime, touchOnRead: !noTouchOnRead,
+            limits: SessionLimits(maxBodyBytes: maxBodyBytes, maxDepth: maxDepth, maxKeys: maxKeys, ttlRange: minTTL...maxTTL))
+    }
+
+    var limitsDescription: String {
+        "body=\(maxBodyBytes)B depth=\(maxDepth) keys=\(maxKeys) ttl=\(minTTL)...\(maxTTL)s"
+    }
+}
