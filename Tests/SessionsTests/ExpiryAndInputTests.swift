@@ -15,6 +15,9 @@ import Testing
         #expect(Timestamps.parse("2025-12-06T00:47:19+02:00") == 1_764_974_839_000)
         #expect(Timestamps.parse("2025-12-05T17:47:19-05:00") == 1_764_974_839_000)
         #expect(Timestamps.parse("2024-02-29T00:00:00Z") != nil)
+        // More than millisecond precision is accepted and truncated (this once crashed the parser).
+        #expect(Timestamps.parse("2025-12-05T22:47:19.123456789Z") == 1_764_974_839_123)
+        #expect(Timestamps.parse("2025-12-05T22:47:19.1Z") == 1_764_974_839_100)
     }
 
     @Test(arguments: ["", "2025-12-05", "2025-12-05T22:47:19", "2025-02-30T00:00:00Z", "2023-02-29T00:00:00Z",
