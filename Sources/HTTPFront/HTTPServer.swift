@@ -52,20 +52,23 @@ public struct ServerConfiguration: Sendable {
 
     public var listen: Listen
     public var authToken: String?
-    /// Idle keep-alive connections (and requests that stall) are closed after this.
+    /// Idle keep-alive connections are closed after this.
     public var idleTimeout: TimeAmount
+    /// A request must arrive whole (headers and body) within this, from its first byte.
+    public var requestTimeout: TimeAmount
 
     public init(listen: Listen = .tcp(host: "127.0.0.1", port: 8080), authToken: String? = nil,
-                idleTimeout: TimeAmount = .seconds(60)) {
+                idleTimeout: TimeAmount = .seconds(60), requestTimeout: TimeAmount = .seconds(30)) {
         self.listen = listen
         self.authToken = authToken
         self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
     }
 }
 
 /// The HTTP server. Channel pipeline of each connection:
 ///
-///     socket ⇄ HTTPResponseEncoder ⇄ HTTPRequestDecoder ⇄ HTTPServerPipelineHandler
+///     socket ⇄ RequestDeadlineHandler ⇄ HTTPResponseEncoder ⇄ HTTPRequestDecoder ⇄ HTTPServerPipelineHandler
 ///            ⇄ ProtocolErrorHandler ⇄ IdleStateHandler ⇄ HTTPHandler → SessionController → SessionStore → Redis
 ///
 /// The Redis call of a request runs on the event loop of its connection.
@@ -95,6 +98,7 @@ public final class SessiondServer: Sendable {
             logger: logger)
         let quiesce = ServerQuiescingHelper(group: group)
         let idle = configuration.idleTimeout
+        let requestTimeout = configuration.requestTimeout
         var isTCP = true
         if case .unix = configuration.listen { isTCP = false }
         let tcp = isTCP
@@ -111,6 +115,7 @@ public final class SessiondServer: Sendable {
                     if tcp {
                         try channel.syncOptions?.setOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                     }
+                    try channel.pipeline.syncOperations.addHandler(RequestDeadlineHandler(limit: requestTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withErrorHandling: false)
                     try channel.pipeline.syncOperations.addHandler(ProtocolErrorHandler())

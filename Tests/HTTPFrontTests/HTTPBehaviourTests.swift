@@ -210,3 +210,18 @@ import Redis
         }
     }
 }
+
+@Suite struct SlowClientTests {
+    @Test func aRequestTrickledInIsCutOffAtTheDeadline() async throws {
+        try await TestDaemon.with(requestTimeout: .milliseconds(500)) { d in
+            let start = Date()
+            // Headers that never finish: the server must close the connection, not wait forever.
+            let out = try await d.client.raw(Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8), timeout: .seconds(5))
+            let waited = Date().timeIntervalSince(start)
+            #expect(out.isEmpty)
+            #expect(waited >= 0.4 && waited < 3)
+            // Normal requests on fresh connections still work.
+            #expect(try await d.get("/healthz").status == 200)
+        }
+    }
+}

@@ -22,6 +22,7 @@ public struct TestDaemon: Sendable {
         redisTimeout: TimeAmount = .seconds(2),
         listen: ServerConfiguration.Listen = .tcp(host: "127.0.0.1", port: 0),
         authToken: String? = nil,
+        requestTimeout: TimeAmount = .seconds(30),
         _ body: (TestDaemon) async throws -> T
     ) async throws -> T {
         var config = sessions
@@ -34,7 +35,8 @@ public struct TestDaemon: Sendable {
                                 eventLoopGroup: group, logger: logger, metricsFactory: metrics.factory)
         let store = SessionStore(configuration: config, redis: redis)
         let server = try await SessiondServer.start(
-            configuration: ServerConfiguration(listen: listen, authToken: authToken), store: store, metrics: metrics,
+            configuration: ServerConfiguration(listen: listen, authToken: authToken, requestTimeout: requestTimeout),
+            store: store, metrics: metrics,
             group: group, logger: logger)
         let target: TestHTTPClient.Target
         switch listen {
