@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Redis
 import NIOHTTP1
 import Sessions
 
@@ -92,6 +93,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let allocator = context.channel.allocator
         var logger = app.logger
         logger[metadataKey: "request_id"] = .string(requestID)
+        if let id = route.sessionID { logger[metadataKey: "session"] = .string(SessionTag.of(id)) }
         app.controller.handle(route, request, on: context.eventLoop)
             .hop(to: context.eventLoop)
             .assumeIsolated()
@@ -179,5 +181,15 @@ enum RequestID {
         let v = UInt64.random(in: 0...UInt64.max)
         let s = String(v, radix: 16)
         return String(repeating: "0", count: 16 - s.count) + s
+    }
+}
+
+/// A salted hash of a session id for logs (OWASP: log a hash, never the id).
+/// The salt is random per process, so tags correlate lines of one run only.
+enum SessionTag {
+    private static let salt = (0..<16).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+
+    static func of(_ id: Substring) -> String {
+        String(SHA1.hex(Array((salt + id).utf8)).prefix(12))
     }
 }

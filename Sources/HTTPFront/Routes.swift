@@ -83,6 +83,14 @@ enum Route: Equatable {
         }
     }
 
+    /// The raw session id in the path, if any (for the salted log tag, never logged itself).
+    var sessionID: Substring? {
+        switch self {
+        case .session(let id), .data(let id), .dataKey(let id, _), .expiry(let id), .cycle(let id): return id
+        default: return nil
+        }
+    }
+
     /// Probes stay open when a token is configured.
     var isProbe: Bool { self == .healthz || self == .readyz }
 

@@ -43,9 +43,9 @@ public struct ScriptCall: Sendable {
     }
 }
 
-/// SHA-1, only to name scripts for EVALSHA (not for security).
-enum SHA1 {
-    static func hex(_ message: [UInt8]) -> String {
+/// SHA-1, to name scripts for EVALSHA and to tag session ids in logs (not for secrecy).
+public enum SHA1 {
+    public static func hex(_ message: [UInt8]) -> String {
         var h0: UInt32 = 0x67452301, h1: UInt32 = 0xEFCDAB89, h2: UInt32 = 0x98BADCFE
         var h3: UInt32 = 0x10325476, h4: UInt32 = 0xC3D2E1F0
         var m = message
