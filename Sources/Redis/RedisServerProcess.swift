@@ -40,6 +40,7 @@ public final class RedisServerProcess: Sendable {
 
     public let listen: Listen
     public let directory: String
+    private let ownsDirectory: Bool
     private let process: Process
     private let guardPipe: FileHandle
 
@@ -90,13 +91,16 @@ public final class RedisServerProcess: Sendable {
 
     /// Starts redis-server and returns once it accepts connections (polled, with a deadline).
     /// `extraArguments` are passed through (`--appendonly yes`, `--maxmemory 1mb`…).
+    /// `directory`: reuse one (to restart a Redis on its AOF); it is then left in place on stop.
     public static func start(
-        listen: Listen? = nil, extraArguments: [String] = [], readyTimeout: TimeInterval = 10
+        listen: Listen? = nil, extraArguments: [String] = [], directory existing: String? = nil,
+        readyTimeout: TimeInterval = 10
     ) throws -> RedisServerProcess {
         guard let executable = executablePath() else {
             throw StartError(description: "redis-server not found on PATH (Debian: apt-get install -y redis-server)")
         }
-        let directory = FileManager.default.temporaryDirectory
+        let ownsDirectory = existing == nil
+        let directory = existing ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("sessiond-redis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -114,7 +118,7 @@ public final class RedisServerProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
         process.arguments = ["-e", guardScript, executable] + args
         var environment = ProcessInfo.processInfo.environment
-        environment["SESSIOND_REDIS_DIR"] = directory
+        if ownsDirectory { environment["SESSIOND_REDIS_DIR"] = directory }
         process.environment = environment
         // Our end of the pipe is close-on-exec, so no other child (another Redis of a
         // parallel test, say) inherits it and keeps this guard from seeing EOF.
@@ -132,7 +136,8 @@ public final class RedisServerProcess: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         try? readEnd.close()
-        let server = RedisServerProcess(listen: listen, directory: directory, process: process, guardPipe: writeEnd)
+        let server = RedisServerProcess(listen: listen, directory: directory, ownsDirectory: ownsDirectory,
+                                        process: process, guardPipe: writeEnd)
         let deadline = Date().addingTimeInterval(readyTimeout)
         while !server.acceptsConnections() {
             if !process.isRunning || Date() > deadline {
@@ -145,9 +150,10 @@ public final class RedisServerProcess: Sendable {
         return server
     }
 
-    private init(listen: Listen, directory: String, process: Process, guardPipe: FileHandle) {
+    private init(listen: Listen, directory: String, ownsDirectory: Bool, process: Process, guardPipe: FileHandle) {
         self.listen = listen
         self.directory = directory
+        self.ownsDirectory = ownsDirectory
         self.process = process
         self.guardPipe = guardPipe
     }
@@ -173,7 +179,7 @@ public final class RedisServerProcess: Sendable {
     public func stop() {
         try? guardPipe.close()
         if process.isRunning { process.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: directory)
+        if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     private func acceptsConnections() -> Bool {

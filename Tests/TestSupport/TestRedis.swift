@@ -30,6 +30,21 @@ public enum TestRedis {
         try await inspector.send(RedisCommand(args), on: MultiThreadedEventLoopGroup.singleton.any()).get()
     }
 
+    /// A one-off inspector for another Redis (fault tests run their own).
+    public static func inspector(port: Int) throws -> Inspector {
+        Inspector(client: RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(port)/0"),
+                                      eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "inspector")))
+    }
+
+    public struct Inspector: Sendable {
+        let client: RedisClient
+
+        public func hash(_ key: String) async throws -> [String: String] {
+            defer { Task { [client] in await client.shutdown() } }
+            return try await client.send(RedisCommand(["HGETALL", key]), on: MultiThreadedEventLoopGroup.singleton.any()).get().hash
+        }
+    }
+
     /// A key prefix no other test uses, so tests never see each other's keys.
     public static func uniquePrefix() -> String {
         "t\(UInt64.random(in: 0...UInt64.max)):"
