@@ -136,7 +136,8 @@ enum OpenAPIDocument {
               content:
                 application/yaml:
                   schema:
-                    type: string
+                    type: object
+                    required: [openapi, info, paths]
             "401":
               $ref: "#/components/responses/Unauthorized"
             "405":
@@ -159,7 +160,8 @@ enum OpenAPIDocument {
           summary: Create a session with a server-made id.
           description: |
             The id is 32 characters of `[a-z0-9]` from a CSPRNG. The body is
-            optional; an empty body creates an empty session with the default ttl.
+            optional; an empty (or whitespace-only) body creates an empty session
+            with the default ttl.
           tags: [sessions]
           requestBody:
             required: false
@@ -290,6 +292,11 @@ enum OpenAPIDocument {
             `If-None-Match: *` creates only; `If-Match: *` replaces only and never
             creates (so a logged-out session is not brought back by a late
             request); `If-Match: <etag>` replaces only if the session is unchanged.
+            Any `If-Match` on a missing session is `412`, and nothing is created.
+            An empty (or whitespace-only) body means all defaults: `data` absent
+            is empty data, `ttl` absent keeps the current ttl (a new session gets
+            `--default-ttl`), `user` absent keeps the owner. A `ttl` ends a fixed
+            `expires_at`.
           tags: [sessions]
           parameters:
             - $ref: "#/components/parameters/IfMatch"
@@ -342,6 +349,10 @@ enum OpenAPIDocument {
         patch:
           operationId: patchSession
           summary: Set and delete data keys atomically.
+          description: |
+            A missing session is `404` whatever `If-Match` says; a key in both
+            `set` and `delete`, or more than `--max-keys` keys in the result, is
+            `400`.
           tags: [sessions]
           parameters:
             - $ref: "#/components/parameters/IfMatch"
@@ -625,7 +636,8 @@ enum OpenAPIDocument {
           description: |
             `{"ttl": N}` sets the idle timeout; `{"ttl": null}` restores the
             server default (`--default-ttl`); `{"expires_at": "RFC 3339"}` fixes an
-            absolute expiry and stops sliding for that session.
+            absolute expiry and stops sliding for that session. An `expires_at`
+            in the past or more than `--max-ttl` seconds away is `400`.
           tags: [expiry]
           requestBody:
             required: true
@@ -791,29 +803,33 @@ enum OpenAPIDocument {
           name: key
           in: path
           required: true
-          description: Data key, 1–256 bytes of UTF-8 without control characters, percent-encoded.
+          description: |
+            Data key: 1–256 bytes of UTF-8 without control characters, percent-encoded.
+            The path is split on `/` before decoding, so `%2F` is a slash inside the
+            key; a malformed `%` escape is `400`.
           schema:
-            type: string
-            minLength: 1
-            maxLength: 256
+            $ref: "#/components/schemas/Name"
         user:
           name: user
           in: path
           required: true
-          description: User, 1–256 bytes of UTF-8 without control characters, percent-encoded.
+          description: |
+            User: 1–256 bytes of UTF-8 without control characters, percent-encoded
+            like data keys (`team%2Fops%20%C3%A9` is `team/ops é`).
           schema:
-            type: string
-            minLength: 1
-            maxLength: 256
+            $ref: "#/components/schemas/Name"
         touch:
           name: touch
           in: query
           required: false
           description: |
-            Whether this read refreshes the session's TTL. Defaults to `true`, or
-            `false` when the server runs with `--no-touch-on-read`.
+            Whether this read refreshes the session's TTL: `true` or `1` refreshes
+            (even under `--no-touch-on-read`), `false` or `0` does not. Absent means
+            `true`, or `false` when the server runs with `--no-touch-on-read`. Any
+            other value is `400`.
           schema:
-            type: boolean
+            type: string
+            enum: ["true", "false", "1", "0"]
         confirm:
           name: confirm
           in: query
@@ -826,7 +842,7 @@ enum OpenAPIDocument {
           name: except
           in: query
           required: false
-          description: A session id to keep (typically the current one).
+          description: A session id to keep (typically the current one); an invalid id is `400`.
           schema:
             type: string
             pattern: "^[A-Za-z0-9_-]{8,128}$"
@@ -835,36 +851,50 @@ enum OpenAPIDocument {
           in: header
           required: false
           description: |
-            `*` (the session must exist) or one or more strong entity tags from
-            `ETag` (the session must be unchanged). Otherwise `412`.
+            `*` (the session must exist) or a comma-separated list of entity tags
+            from `ETag` (the session must be unchanged), else `412` and nothing is
+            written. Comparison is strong: weak tags (`W/"3"`) never match. A value
+            that is neither `*` nor a list of quoted tags is `400`. (The pattern is
+            exactly what the server parses, RFC 9110's list of `[W/]"opaque"`
+            tags: a comma inside quotes belongs to the tag; empty items are
+            skipped; an item `*` decides.)
           schema:
-            type: string
+            $ref: "#/components/schemas/EntityTagList"
         IfNoneMatch:
           name: If-None-Match
           in: header
           required: false
-          description: "`*`: create only; `412` when the session already exists."
+          description: |
+            `*`: create only, `412` when the session already exists. A list of
+            entity tags: `412` when the session's current tag is one of them
+            (weak comparison: `W/"3"` matches `"3"`). Same syntax as `If-Match`;
+            anything else is `400`.
           schema:
-            type: string
-            enum: ["*"]
+            $ref: "#/components/schemas/EntityTagList"
 
       headers:
         ETag:
           description: The session's version as a strong entity tag, e.g. `"7"`.
+          required: true
           schema:
             type: string
+            pattern: '^"[0-9]+"$'
         Location:
           description: The new session's URL, `/v1/sessions/{id}`.
+          required: true
           schema:
             type: string
             format: uri-reference
+            pattern: "^/v1/sessions/[A-Za-z0-9_-]{8,128}$"
         RetryAfter:
           description: Seconds to wait before retrying.
+          required: true
           schema:
             type: integer
             minimum: 0
         Allow:
           description: The methods the route answers.
+          required: true
           schema:
             type: string
 
@@ -880,8 +910,10 @@ enum OpenAPIDocument {
           headers:
             WWW-Authenticate:
               description: "`Bearer`"
+              required: true
               schema:
                 type: string
+                const: Bearer
           content:
             application/problem+json:
               schema:
@@ -949,7 +981,37 @@ enum OpenAPIDocument {
 
       schemas:
         AnyValue:
-          description: Any JSON value, stored as the exact JSON text received.
+          description: |
+            Any JSON value, stored as the exact JSON text received (numbers of any
+            size come back exactly as sent). Nested at most `--max-depth` (64) levels.
+        Name:
+          type: string
+          minLength: 1
+          maxLength: 256
+          pattern: '^[^\u0000-\u001F\u007F-\u009F]+$'
+          description: |
+            A data key or user name: 1–256 bytes of UTF-8 without control
+            characters (U+0000–U+001F, U+007F–U+009F); anything else is `400`.
+            The limit is in bytes, which JSON Schema cannot say (`maxLength`
+            counts characters): every name of up to 64 characters fits, and a
+            name of more than 64 characters fits when its UTF-8 encoding is at
+            most 256 bytes (256 ASCII characters do; 256 `é` do not).
+        Data:
+          type: object
+          description: |
+            String keys (see `Name`) to any JSON values, at most `--max-keys`
+            (1000) keys in a session.
+          maxProperties: 1000
+          propertyNames:
+            $ref: "#/components/schemas/Name"
+          additionalProperties:
+            $ref: "#/components/schemas/AnyValue"
+        EntityTagList:
+          type: string
+          description: |
+            `*`, or a comma-separated list of entity tags (`"3"`, `W/"3"`).
+          pattern: '^[ \t,]*((W/)?"[^"]*"[ \t,]*)*(\*.*)?$'
+          examples: ['*', '"3"', '"3", "4"']
         Session:
           type: object
           required: [id, data, ttl, expires_in, expires_at, created_at, user]
@@ -1007,38 +1069,47 @@ enum OpenAPIDocument {
               format: date-time
         SessionInput:
           type: object
+          description: |
+            A JSON object; unknown members are `400` (so a typo such as `"tll"` is
+            reported, not ignored). The whole body is nested at most `--max-depth`
+            (64) levels and at most `--max-body-bytes` (1 MiB, else `413`).
           additionalProperties: false
           properties:
             data:
-              type: object
-              description: String keys (1–256 bytes) to any JSON values; at most `--max-keys` (1000) keys.
-              additionalProperties: {}
+              $ref: "#/components/schemas/Data"
             ttl:
-              type: [integer, "null"]
-              minimum: 1
-              maximum: 31536000
-              description: Idle timeout in seconds; null or absent means the server default.
+              $ref: "#/components/schemas/TTL"
             user:
-              type: [string, "null"]
-              minLength: 1
-              maxLength: 256
-              description: Owner, 1–256 bytes of UTF-8 without control characters; null for none.
+              description: Owner (see `Name`); null for none.
+              oneOf:
+                - $ref: "#/components/schemas/Name"
+                - type: "null"
+        TTL:
+          type: [integer, "null"]
+          minimum: 1
+          maximum: 31536000
+          description: |
+            Idle timeout in whole seconds, `--min-ttl` (1) to `--max-ttl`
+            (31536000), else `400`. Written as a plain integer (`3600`, not
+            `3600.0`). Null means the server default (`--default-ttl`); absent
+            keeps the current ttl (or the default for a new session).
         PatchInput:
           type: object
+          description: |
+            A JSON object; unknown members are `400`. A key may not be both in
+            `set` and in `delete` (`400`; JSON Schema cannot say this), and the
+            session may not end up with more than `--max-keys` (1000) keys (`400`).
           additionalProperties: false
           properties:
             set:
-              type: object
-              description: Keys to set to the given JSON values.
-              additionalProperties: {}
+              $ref: "#/components/schemas/Data"
             delete:
               type: array
-              description: Keys to delete; a key cannot be both set and deleted.
+              description: Keys to delete (absent keys are ignored).
               items:
-                type: string
-                minLength: 1
-                maxLength: 256
+                $ref: "#/components/schemas/Name"
         ExpiryInput:
+          description: Exactly one member; anything else is `400`.
           oneOf:
             - type: object
               title: Idle timeout
@@ -1046,10 +1117,7 @@ enum OpenAPIDocument {
               additionalProperties: false
               properties:
                 ttl:
-                  type: [integer, "null"]
-                  minimum: 1
-                  maximum: 31536000
-                  description: Seconds; null restores the server default (`--default-ttl`).
+                  $ref: "#/components/schemas/TTL"
             - type: object
               title: Absolute expiry
               required: [expires_at]
@@ -1058,7 +1126,11 @@ enum OpenAPIDocument {
                 expires_at:
                   type: string
                   format: date-time
-                  description: RFC 3339 time in the future; stops sliding for this session.
+                  description: |
+                    RFC 3339 time, in the future and at most `--max-ttl` (31536000)
+                    seconds away, else `400` (JSON Schema cannot say this); stops
+                    sliding for this session. Fractions of a second are truncated to
+                    milliseconds.
         DeletedCount:
           type: object
           required: [deleted]

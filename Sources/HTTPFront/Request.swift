@@ -11,7 +11,12 @@ struct Request {
 
     /// Path segments, still percent-encoded (split first, decode after, so `%2F` stays inside a segment).
     var segments: [Substring] {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        var path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        // Absolute form (`GET http://host/path`, RFC 9112 §3.2.2): only the path routes.
+        if path.hasPrefix("http://") || path.hasPrefix("https://") {
+            let afterScheme = path[path.index(path.firstIndex(of: ":")!, offsetBy: 3)...]
+            path = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
+        }
         var parts = path.split(separator: "/", omittingEmptySubsequences: false)
         if parts.first == "" { parts.removeFirst() }
         return parts
@@ -22,7 +27,8 @@ struct Request {
         guard let q = head.uri.firstIndex(of: "?") else { return nil }
         for pair in head.uri[head.uri.index(after: q)...].split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard kv[0] == name else { continue }
+            guard let key = PercentDecoding.decode(kv[0].utf8, plusIsSpace: true),
+                  key.elementsEqual(name.utf8) else { continue }
             let raw = kv.count > 1 ? kv[1] : ""
             guard let bytes = PercentDecoding.decode(raw.utf8, plusIsSpace: true),
                   let s = String(validating: bytes, as: UTF8.self) else {

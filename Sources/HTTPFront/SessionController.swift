@@ -69,7 +69,7 @@ struct SessionController: Sendable {
             let id = try Self.id(rawID)
             let input = try SessionInput.parse(req.body, limits: limits)
             let conditions = Preconditions(ifMatch: try Self.tags(req.headers, "If-Match"),
-                                           ifNoneMatch: try Self.tags(req.headers, "If-None-Match"))
+                                           ifNoneMatch: try Self.tags(req.headers, "If-None-Match", weak: true))
             return store.replace(id, input, preconditions: conditions, on: loop).map { s, created in
                 if created { self.metrics.sessionsCreated.increment() }
                 var r = self.sessionResponse(s, status: created ? .created : .ok)
@@ -218,21 +218,31 @@ struct SessionController: Sendable {
         return bytes
     }
 
-    /// Parses `If-Match` / `If-None-Match`: `*`, or entity tags (ours are `"<version>"`).
-    /// Weak tags never match (strong comparison, RFC 9110 §13.1.1).
-    static func tags(_ headers: HTTPHeaders, _ name: String) throws(Problem) -> Preconditions.Tags? {
+    /// Parses `If-Match` / `If-None-Match` (RFC 9110 §13.1): `*`, or a list of entity
+    /// tags. Ours are `"<version>"`; a tag of any other text simply never matches.
+    /// If-Match compares strongly (weak tags never match); If-None-Match weakly.
+    static func tags(_ headers: HTTPHeaders, _ name: String, weak: Bool = false) throws(Problem) -> Preconditions.Tags? {
         let values = headers[name]
         if values.isEmpty { return nil }
         var versions: [Int64] = []
         for value in values {
-            for part in value.split(separator: ",") {
-                let tag = part.trimmingSpaces
-                if tag == "*" { return .any }
-                if tag.hasPrefix("W/") { continue }
-                guard tag.count >= 2, tag.first == "\"", tag.last == "\"" else {
+            var rest = Substring(value)
+            while true {
+                while let c = rest.first, c == " " || c == "\t" || c == "," { rest = rest.dropFirst() }
+                guard !rest.isEmpty else { break }
+                if rest.first == "*" { return .any }
+                var isWeak = false
+                if rest.hasPrefix("W/") {
+                    isWeak = true
+                    rest = rest.dropFirst(2)
+                }
+                guard rest.first == "\"", let close = rest.dropFirst().firstIndex(of: "\"") else {
                     throw Problem.badRequest("\(name) must be * or a list of quoted entity tags")
                 }
-                if let v = Int64(tag.dropFirst().dropLast()) { versions.append(v) }
+                let opaque = rest[rest.index(after: rest.startIndex)..<close]
+                rest = rest[rest.index(after: close)...]
+                // Only the canonical spelling is our tag: "02" is not "2".
+                if (!isWeak || weak), let v = Int64(opaque), String(v) == opaque { versions.append(v) }
             }
         }
         return .versions(versions)

@@ -179,13 +179,17 @@ enum BodyParser {
     static func ttl(_ body: [UInt8], _ range: Range<Int>, limits: SessionLimits) throws(SessionError) -> Field<Int> {
         let text = body[range]
         if text.elementsEqual("null".utf8) { return .null }
-        guard text.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) || (text.first == UInt8(ascii: "-") && text.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })) else {
-            throw .invalid("\"ttl\" must be an integer number of seconds or null")
+        // Any JSON number with a whole value counts (3600, 3600.0, 3.6e3), as JSON Schema's "integer" does.
+        let first = text.first ?? 0
+        guard first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39),
+              let number = Double(String(decoding: text, as: UTF8.self)), number.isFinite, number == number.rounded()
+        else {
+            throw .invalid("\"ttl\" must be a whole number of seconds or null")
         }
-        guard let v = Int(String(decoding: text, as: UTF8.self)), limits.ttlRange.contains(v) else {
+        guard number >= Double(limits.ttlRange.lowerBound), number <= Double(limits.ttlRange.upperBound) else {
             throw .invalid("\"ttl\" must be between \(limits.ttlRange.lowerBound) and \(limits.ttlRange.upperBound) seconds")
         }
-        return .value(v)
+        return .value(Int(number))
     }
 
     static func user(_ body: [UInt8], _ range: Range<Int>) throws(SessionError) -> Field<String> {
