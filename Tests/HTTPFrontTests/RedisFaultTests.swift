@@ -68,3 +68,104 @@ import Redis
         }
     }
 }
+
+/// Connections dropped mid-pipeline and a frozen Redis under load.
+@Suite struct RedisDisruptionTests {
+    actor Counts {
+        var statuses: [Int: Int] = [:]
+        var slowest: TimeInterval = 0
+        func add(_ status: Int, _ seconds: TimeInterval) {
+            statuses[status, default: 0] += 1
+            slowest = max(slowest, seconds)
+        }
+    }
+
+    /// Runs `workers` loops of session reads until `until`, timing each request.
+    static func load(_ d: TestDaemon, id: String, workers: Int, until: Date, into counts: Counts) async {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    while Date() < until {
+                        let start = Date()
+                        let status = (try? await d.get("/v1/sessions/\(id)").status) ?? -1
+                        await counts.add(status, Date().timeIntervalSince(start))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func connectionsKilledMidPipelineFailCleanlyAndServiceContinues() async throws {
+        let server = try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()))
+        defer { server.stop() }
+        try await TestDaemon.with(redisURL: server.url) { d in
+            let id = try await d.create(#"{"data": {"a": 1}}"#)
+            let counts = Counts()
+            let until = Date().addingTimeInterval(1.5)
+            let killer = Task {
+                let inspector = try TestRedis.inspector(port: server.port!)
+                while Date() < until {
+                    _ = try? await inspector.command(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+                    try await Task.sleep(nanoseconds: 20_000_000)
+                }
+            }
+            await Self.load(d, id: id, workers: 8, until: until, into: counts)
+            try await killer.value
+            let statuses = await counts.statuses
+            let slowest = await counts.slowest
+            print("client-kill: statuses \(statuses), slowest request \(String(format: "%.3f", slowest)) s")
+            #expect(Set(statuses.keys).isSubset(of: [200, 503]), "\(statuses)")
+            #expect(statuses[503, default: 0] > 0, "no request was caught by a kill: \(statuses)")
+            #expect(slowest < 2.5, "a request hung for \(slowest) s")
+            #expect(try await d.get("/v1/sessions/\(id)").status == 200)
+        }
+    }
+
+    @Test func frozenRedisUnderLoadGives504AndMemoryStaysBounded() async throws {
+        let server = try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()))
+        defer { server.stop() }
+        try await TestDaemon.with(redisURL: server.url, redisTimeout: .milliseconds(200)) { d in
+            var created: String?
+            _ = try await eventually(within: 5) { created = try? await d.create(); return created != nil }
+            let id = try #require(created)
+            let pid = try #require(server.redisPID)
+            kill(pid, SIGSTOP)
+            let counts = Counts()
+            await Self.load(d, id: id, workers: 16, until: Date().addingTimeInterval(1), into: counts)
+            let rssAfterFirstSecond = Self.residentKiB()
+            let secondPhase = Date().addingTimeInterval(2)
+            let sampler = Task {
+                var deepest = 0.0
+                while Date() < secondPhase {
+                    let text = (try? await d.get("/metrics").text) ?? ""
+                    let depths = text.split(separator: "\n").filter { $0.hasPrefix("sessiond_redis_pipeline_depth{") }
+                        .compactMap { Double($0.split(separator: " ").last ?? "") }
+                    deepest = max(deepest, depths.max() ?? 0)
+                    try? await Task.sleep(nanoseconds: 50_000_000)
+                }
+                return deepest
+            }
+            await Self.load(d, id: id, workers: 16, until: secondPhase, into: counts)
+            let rssAfterThree = Self.residentKiB()
+            let depth = await sampler.value
+            kill(pid, SIGCONT)
+            let statuses = await counts.statuses
+            let slowest = await counts.slowest
+            print("freeze: statuses \(statuses), slowest \(String(format: "%.3f", slowest)) s, RSS \(rssAfterFirstSecond) → \(rssAfterThree) KiB, pipeline depth \(depth)")
+            #expect(Set(statuses.keys).isSubset(of: [504, 503]), "\(statuses)")
+            #expect(statuses[504, default: 0] > 0)
+            #expect(slowest < 1.0, "requests must fail at the 200 ms timeout, one took \(slowest) s")
+            // Requests that time out are dropped with their connection: nothing piles up.
+            #expect(rssAfterThree - rssAfterFirstSecond < 32 * 1024)
+            #expect(depth > 0, "the sampler never saw a request waiting on Redis")
+            #expect(depth <= 16, "at most one command per concurrent request may wait")
+            #expect(try await eventually(within: 3) { try await d.get("/v1/sessions/\(id)").status == 200 })
+        }
+    }
+
+    static func residentKiB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}

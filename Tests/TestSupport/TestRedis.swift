@@ -39,6 +39,11 @@ public enum TestRedis {
     public struct Inspector: Sendable {
         let client: RedisClient
 
+        @discardableResult
+        public func command(_ args: [String]) async throws -> RESPValue {
+            try await client.send(RedisCommand(args), on: MultiThreadedEventLoopGroup.singleton.any()).get()
+        }
+
         public func hash(_ key: String) async throws -> [String: String] {
             defer { Task { [client] in await client.shutdown() } }
             return try await client.send(RedisCommand(["HGETALL", key]), on: MultiThreadedEventLoopGroup.singleton.any()).get().hash
