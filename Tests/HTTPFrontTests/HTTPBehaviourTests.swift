@@ -269,3 +269,17 @@ import Redis
         }
     }
 }
+
+@Suite struct UpgradeRequestTests {
+    @Test func upgradeRequestsAreAnsweredAndTheConnectionClosed() async throws {
+        try await TestDaemon.with { d in
+            let request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"
+                + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            let start = Date()
+            let out = String(decoding: try await d.client.raw(Array(request.utf8), timeout: .seconds(5)), as: UTF8.self)
+            #expect(out.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(out.contains("Connection: close"))
+            #expect(Date().timeIntervalSince(start) < 2, "the connection hung after an Upgrade request")
+        }
+    }
+}
