@@ -69,13 +69,23 @@ enum Scripts {
 
     """
 
-    private static func script(_ name: String, _ body: String) -> RedisScript {
-        RedisScript(name: name, source: prelude + body)
+    /// Redis 7 script flags (the `#!lua` line). Without `allow-oom`, Redis refuses
+    /// the whole script up front when it is out of memory (→ 507), instead of
+    /// letting it run and refusing some command midway. Reads and deletes keep
+    /// working when Redis is full: they only refresh TTLs or free memory.
+    enum Memory {
+        case denyWhenFull
+        case allowWhenFull
+    }
+
+    private static func script(_ name: String, memory: Memory = .denyWhenFull, _ body: String) -> RedisScript {
+        let shebang = memory == .allowWhenFull ? "#!lua flags=allow-oom\n" : "#!lua\n"
+        return RedisScript(name: name, source: shebang + prelude + body)
     }
 
     /// GET / HEAD / GET expiry / GET data key.
     /// ARGV: touch, maxlife_ms, user_prefix, id, mode (all|meta|field), field.
-    static let read = script("read", """
+    static let read = script("read", memory: .allowWhenFull, """
     local key = KEYS[1]
     local maxlife = tonumber(ARGV[2])
     local m, now = live(key, maxlife, ARGV[3], ARGV[4])
@@ -216,7 +226,7 @@ enum Scripts {
     """)
 
     /// DELETE: the session and its index entry. ARGV: user_prefix, id.
-    static let delete = script("delete", """
+    static let delete = script("delete", memory: .allowWhenFull, """
     local u = redis.call('HGET', KEYS[1], 'meta:user')
     local n = redis.call('DEL', KEYS[1])
     if u then redis.call('SREM', ARGV[1] .. u, ARGV[2]) end
@@ -271,7 +281,7 @@ enum Scripts {
 
     /// GET user sessions; prunes ids whose session is gone or now belongs to someone else.
     /// ARGV: session_prefix, user.
-    static let listUser = script("list_user", """
+    static let listUser = script("list_user", memory: .allowWhenFull, """
     local out = {now_ms()}
     for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       local skey = ARGV[1] .. id
@@ -286,7 +296,7 @@ enum Scripts {
     """)
 
     /// DELETE user sessions (log out everywhere). ARGV: session_prefix, user, except id or ''.
-    static let deleteUser = script("delete_user", """
+    static let deleteUser = script("delete_user", memory: .allowWhenFull, """
     local n = 0
     for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       if id ~= ARGV[3] then

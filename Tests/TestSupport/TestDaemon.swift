@@ -91,13 +91,28 @@ public struct TestDaemon: Sendable {
     }
 
     /// A snapshot of everything under the prefix (keys, hash contents, set members), to prove "nothing changed".
-    public func snapshot() async throws -> [String: String] {
+    /// `port`: a Redis other than the shared test Redis.
+    public func snapshot(port: Int? = nil) async throws -> [String: String] {
+        let run: @Sendable ([String]) async throws -> RESPValue
+        if let port {
+            let inspector = try TestRedis.inspector(port: port)
+            run = { try await inspector.command($0) }
+        } else {
+            run = { try await TestRedis.command($0) }
+        }
+        var keys = Set<String>()
+        var cursor = "0"
+        repeat {
+            let r = try await run(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"])
+            cursor = r.array?[0].string ?? "0"
+            keys.formUnion(r.array?[1].strings ?? [])
+        } while cursor != "0"
         var out: [String: String] = [:]
-        for key in try await keys() {
-            let type = try await TestRedis.command(["TYPE", key]).string ?? ""
+        for key in keys {
+            let type = try await run(["TYPE", key]).string ?? ""
             switch type {
-            case "hash": out[key] = try await TestRedis.command(["HGETALL", key]).hash.sorted { $0.key < $1.key }.description
-            case "set": out[key] = try await TestRedis.command(["SMEMBERS", key]).strings.sorted().description
+            case "hash": out[key] = try await run(["HGETALL", key]).hash.sorted { $0.key < $1.key }.description
+            case "set": out[key] = try await run(["SMEMBERS", key]).strings.sorted().description
             default: out[key] = type
             }
         }
