@@ -118,9 +118,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func write(context: ChannelHandlerContext, _ response: Response, for request: HTTPRequestHead,
                        route: String, requestID: String, start: NIODeadline, forceClose: Bool = false) {
-        // After a request asking to upgrade (h2c, websocket) NIO's decoder stops parsing
-        // the connection; we never upgrade, so answer and close instead of hanging.
-        let keepAlive = request.isKeepAlive && !forceClose && !request.headers.contains(name: "Upgrade")
+        // After CONNECT or a request asking to upgrade (h2c, websocket) NIO's decoder stops
+        // parsing the connection; we never upgrade, so answer and close instead of hanging.
+        let keepAlive = request.isKeepAlive && !forceClose && request.method != .CONNECT
+            && !request.headers.contains(name: "Upgrade")
         var headers = response.headers
         headers.add(name: "X-Request-ID", value: requestID)
         let length = response.body?.readableBytes ?? 0

@@ -293,6 +293,11 @@ import Redis
             #expect(out.hasPrefix("HTTP/1.1 200 OK"))
             #expect(out.contains("Connection: close"))
             #expect(Date().timeIntervalSince(start) < 2, "the connection hung after an Upgrade request")
+            let connect = "CONNECT localhost:80 HTTP/1.1\r\nHost: localhost:80\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            let again = Date()
+            let out2 = String(decoding: try await d.client.raw(Array(connect.utf8), timeout: .seconds(5)), as: UTF8.self)
+            #expect(out2.contains("Connection: close"))
+            #expect(Date().timeIntervalSince(again) < 2, "the connection hung after CONNECT")
         }
     }
 }
