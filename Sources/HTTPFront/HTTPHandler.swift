@@ -142,7 +142,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            done.whenComplete { _ in loopBound.value.close(promise: nil) }
+            if forceClose {
+                // Rejected before its body was read: stop writing but keep reading (and
+                // discarding) until the client is done, so closing with unread input does
+                // not reset the connection and lose the answer. The request deadline bounds it.
+                done.whenComplete { _ in loopBound.value.close(mode: .output, promise: nil) }
+            } else {
+                done.whenComplete { _ in loopBound.value.close(promise: nil) }
+            }
         }
         let nanoseconds = (NIODeadline.now() - start).nanoseconds
         app.metrics.record(route: route, method: request.method.rawValue, status: response.status.code,

@@ -65,6 +65,21 @@ import Sessions
         }
     }
 
+    @Test func aClientThatSendsTheWholeOversizedBodyStillGetsThe413() async throws {
+        var config = SessionConfiguration()
+        config.limits.maxBodyBytes = 1024
+        try await TestDaemon.with(sessions: config) { d in
+            // Written whole before reading, as Python's http.client does: closing on it with
+            // unread input would reset the connection under the client's feet.
+            let body = String(repeating: "x", count: 8_000_000)
+            let request = Array(("POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
+            guard case .tcp(_, let port) = d.client.target else { return }
+            let result = await Task.detached { BlockingSocket.exchange(port: port, request) }.value
+            #expect(result.sendError == nil, "the server reset the connection while the client was sending (errno \(result.sendError ?? 0))")
+            #expect(String(decoding: result.response, as: UTF8.self).hasPrefix("HTTP/1.1 413"))
+        }
+    }
+
     @Test func defaultBodyLimitIsOneMebibyte() async throws {
         try await TestDaemon.with { d in
             let id = try await d.create()
