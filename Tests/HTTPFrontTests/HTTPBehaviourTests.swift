@@ -140,10 +140,7 @@ import Redis
         let server = try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()))
         defer { server.stop() }
         try await TestDaemon.with(redisURL: server.url, redisTimeout: .milliseconds(300)) { d in
-            // The first call loads the scripts into this fresh Redis; slow builds (sanitizers) may need a retry.
-            var created: String?
-            _ = try await eventually(within: 5) { created = try? await d.create(); return created != nil }
-            let id = try #require(created)
+            let id = try await d.createWhenReady()
             let pid = try #require(server.redisPID)
             kill(pid, SIGSTOP)
             let start = Date()

@@ -25,10 +25,7 @@ import Redis
         var redis = try RedisServerProcess.start(listen: .tcp(port: port), extraArguments: durable, directory: dir)
         defer { redis.stop() }
         try await TestDaemon.with(redisURL: "redis://127.0.0.1:\(port)/0", redisTimeout: .milliseconds(500)) { d in
-            // The first call loads the scripts into this fresh Redis; slow builds (sanitizers) may need a retry.
-            var created: String?
-            _ = try await eventually(within: 5) { created = try? await d.create(); return created != nil }
-            let id = try #require(created)
+            let id = try await d.createWhenReady()
             let tally = Tally()
             let stop = Date().addingTimeInterval(30)
             let writer: @Sendable (Int) async -> Void = { w in
@@ -128,9 +125,7 @@ import Redis
         let server = try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()))
         defer { server.stop() }
         try await TestDaemon.with(redisURL: server.url, redisTimeout: .milliseconds(200)) { d in
-            var created: String?
-            _ = try await eventually(within: 5) { created = try? await d.create(); return created != nil }
-            let id = try #require(created)
+            let id = try await d.createWhenReady()
             let pid = try #require(server.redisPID)
             kill(pid, SIGSTOP)
             let counts = Counts()

@@ -75,6 +75,15 @@ public struct TestDaemon: Sendable {
         return id
     }
 
+    /// Creates a session on a Redis that may not be warm yet: the first call loads the
+    /// scripts into a fresh Redis, which slow builds (sanitizers) can take past a short timeout.
+    public func createWhenReady(_ body: String = "{}") async throws -> String {
+        var created: String?
+        _ = try await eventually(within: 5) { created = try? await create(body); return created != nil }
+        guard let id = created else { throw TestFailure("no session could be created within 5 s") }
+        return id
+    }
+
     public func sessionKey(_ id: String) -> String { prefix + "session:" + id }
     public func userKey(_ user: String) -> String { prefix + "user:" + user }
 
