@@ -1,8 +1,9 @@
 import Logging
 import NIOCore
-import Redis
 import NIOHTTP1
+import Redis
 import Sessions
+import Synchronization
 
 /// Everything a connection needs to answer requests; shared by all connections.
 struct HTTPApplication: Sendable {
@@ -11,62 +12,176 @@ struct HTTPApplication: Sendable {
     let metrics: ServerMetrics
     let maxBodyBytes: Int
     let logger: Logger
+    /// Idle keep-alive connections are closed after this.
+    let idleTimeout: TimeAmount
+    /// A request must arrive whole within this from its first byte (slowloris).
+    let requestTimeout: TimeAmount
 }
 
-/// One HTTP/1.1 connection: collects a request (head + bounded body), checks
-/// auth, route and method, hands it to the controller and writes the answer.
-/// `HTTPServerPipelineHandler` in front of it serialises pipelined requests,
-/// so this handler sees one request at a time.
-final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+/// One HTTP/1.1 connection, the only handler on its channel: parses requests
+/// from raw bytes (`HTTPRequestParser`), answers them one at a time in order
+/// (pipelined requests wait in the input buffer), and writes each answer as one
+/// buffer. Collapsing NIO's decoder, encoder, pipelining, error, idle and
+/// deadline handlers into this one removed most of the per-request CPU.
+///
+/// Timers: one per connection, armed for the earliest of the idle timeout and
+/// the current request's deadline, and only re-armed when it fires, so a
+/// request that arrives in one read costs no timer work.
+final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let app: HTTPApplication
+    private var parser = HTTPRequestParser()
+    /// Bytes received and not yet parsed (pipelined requests wait here).
+    private var input = ByteBuffer()
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
-    /// Set once a 413 went out early: the rest of that request is ignored and the connection closes.
-    private var rejected = false
+    /// A request is with the controller; parsing waits for its answer.
+    private var inFlight = false
+    /// Guards against re-entering `process` when an answer is ready at once.
+    private var processing = false
+    /// The answer to a bad request went out: ignore input until the peer leaves.
+    private var lingering = false
+    /// The server is shutting down: close after the current answer.
+    private var quiescing = false
+    /// A `read` held back while pipelined input piles up.
+    private var heldRead = false
+    /// When the first byte of the request being received arrived.
+    private var requestStart: NIODeadline?
+    private var lastActivity = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
 
     init(app: HTTPApplication) {
         self.app = app
     }
 
+    // MARK: - Input
+
+    func channelActive(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        armTimer(context: context, at: lastActivity + app.idleTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-            body = nil
-            rejected = false
-            if let length = h.headers.first(name: "Content-Length").flatMap(Int.init), length > app.maxBodyBytes {
-                rejectTooLarge(context: context, h)
-            } else if h.headers.first(name: "Expect")?.lowercased() == "100-continue" {
-                // curl and libcurl-based clients wait a second for this before sending larger bodies.
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .continue))), promise: nil)
-            }
-        case .body(var chunk):
-            guard !rejected, let h = head else { return }
-            if body == nil {
-                body = chunk
-            } else {
-                body!.writeBuffer(&chunk)
-            }
-            if body!.readableBytes > app.maxBodyBytes { rejectTooLarge(context: context, h) }
-        case .end:
-            guard !rejected, let h = head else { return }
-            head = nil
-            let bytes = body.map { Array($0.readableBytesView) } ?? []
-            body = nil
-            dispatch(context: context, Request(head: h, body: bytes))
+        guard !lingering else { return }
+        var chunk = unwrapInboundIn(data)
+        if input.readableBytes == 0 {
+            input = chunk
+        } else {
+            input.writeBuffer(&chunk)
+        }
+        lastActivity = .now()
+        process(context: context)
+    }
+
+    /// Pipelined input beyond one largest request waits in the kernel, not here.
+    func read(context: ChannelHandlerContext) {
+        if inFlight && input.readableBytes > app.maxBodyBytes + parser.maxHeadBytes {
+            heldRead = true
+        } else {
+            context.read()
         }
     }
 
-    private func rejectTooLarge(context: ChannelHandlerContext, _ h: HTTPRequestHead) {
-        rejected = true
-        body = nil
-        let problem = Problem(SessionError.tooLarge(limit: app.maxBodyBytes))
-        write(context: context, problem.response(allocator: context.channel.allocator), for: h,
-              route: "unmatched", requestID: RequestID.from(h.headers), start: .now(), forceClose: true)
+    /// Parses and dispatches requests until one is in flight or the input runs out.
+    private func process(context: ChannelHandlerContext) {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        while !inFlight && !lingering {
+            let event: HTTPRequestParser.Event?
+            do {
+                event = try parser.next(&input)
+            } catch {
+                return reject(context: context, status: error.status, detail: error.detail)
+            }
+            guard let event else { break }
+            switch event {
+            case .head(let h):
+                head = h
+                body = nil
+                if let length = h.headers.first(name: "Content-Length").flatMap(Int.init), length > app.maxBodyBytes {
+                    return rejectTooLarge(context: context)
+                }
+                if h.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                    // curl and libcurl-based clients wait a second for this before sending larger bodies.
+                    context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")),
+                                          promise: nil)
+                }
+            case .body(var chunk):
+                if body == nil {
+                    body = chunk
+                } else {
+                    body!.writeBuffer(&chunk)
+                }
+                if body!.readableBytes > app.maxBodyBytes { return rejectTooLarge(context: context) }
+            case .end:
+                let h = head!
+                head = nil
+                let bytes = body.map { Array($0.readableBytesView) } ?? []
+                body = nil
+                requestStart = nil
+                inFlight = true
+                dispatch(context: context, Request(head: h, body: bytes))
+            }
+        }
+        if !inFlight && !lingering {
+            if parser.isBetweenRequests && input.readableBytes == 0 {
+                requestStart = nil
+            } else if requestStart == nil {
+                // Part of a request is here and the rest is not: its deadline starts now.
+                let start = NIODeadline.now()
+                requestStart = start
+                armTimer(context: context, at: start + app.requestTimeout)
+            }
+        }
+        if heldRead && input.readableBytes <= app.maxBodyBytes + parser.maxHeadBytes {
+            heldRead = false
+            context.read()
+        }
     }
+
+    // MARK: - Errors before routing
+
+    private func rejectTooLarge(context: ChannelHandlerContext) {
+        let problem = Problem(SessionError.tooLarge(limit: app.maxBodyBytes))
+        reject(context: context, status: problem.status, detail: problem.detail)
+    }
+
+    /// Answers a request that cannot be read (or is too large to read) and stops
+    /// reading: only the output side closes at once, and input is discarded until
+    /// the client closes or the request deadline passes, so a client still
+    /// sending its body gets the answer instead of a connection reset.
+    private func reject(context: ChannelHandlerContext, status: HTTPResponseStatus, detail: String) {
+        let version = head?.version ?? .http1_1
+        let method = head?.method.rawValue ?? "unknown"
+        lingering = true
+        body = nil
+        input = ByteBuffer()
+        let response = Problem(status, detail).response(allocator: context.channel.allocator)
+        let requestID = head.map { RequestID.from($0.headers) } ?? RequestID.generate()
+        head = nil
+        let out = ResponseEncoder.encode(response, version: version, isHEAD: false, keepAlive: false, requestID: requestID,
+                                         allocator: context.channel.allocator)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in
+            loopBound.value.close(mode: .output).whenFailure { _ in loopBound.value.close(promise: nil) }
+        }
+        armTimer(context: context, at: .now() + app.requestTimeout)
+        app.metrics.record(route: "unmatched", method: method, status: status.code, nanoseconds: 0)
+    }
+
+    // MARK: - Routing
 
     private func dispatch(context: ChannelHandlerContext, _ request: Request) {
         let start = NIODeadline.now()
@@ -75,25 +190,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let auth = app.auth, !(route?.isProbe ?? false), !auth.allows(request.headers) {
             var p = Problem(.unauthorized, "missing or wrong bearer token")
             p.headers.add(name: "WWW-Authenticate", value: "Bearer")
-            return write(context: context, p.response(allocator: context.channel.allocator), for: request.head,
-                         route: route?.name ?? "unmatched", requestID: requestID, start: start)
+            return respond(context: context, p.response(allocator: context.channel.allocator), to: request.head,
+                           route: route?.name ?? "unmatched", requestID: requestID, start: start)
         }
         guard let route else {
-            return write(context: context, Problem(.notFound, "no such route: \(request.method) \(request.head.uri.prefix(200))")
-                .response(allocator: context.channel.allocator), for: request.head, route: "unmatched",
+            return respond(context: context, Problem(.notFound, "no such route: \(request.method) \(request.head.uri.prefix(200))")
+                .response(allocator: context.channel.allocator), to: request.head, route: "unmatched",
                 requestID: requestID, start: start)
         }
         guard route.allowed.contains(request.method) else {
             var p = Problem(.methodNotAllowed, "\(request.method) is not allowed on \(route.name)")
             p.headers.add(name: "Allow", value: route.allowed.map(\.rawValue).joined(separator: ", "))
-            return write(context: context, p.response(allocator: context.channel.allocator), for: request.head,
-                         route: route.name, requestID: requestID, start: start)
+            return respond(context: context, p.response(allocator: context.channel.allocator), to: request.head,
+                           route: route.name, requestID: requestID, start: start)
         }
         let head = request.head
         let allocator = context.channel.allocator
-        var logger = app.logger
-        logger[metadataKey: "request_id"] = .string(requestID)
-        if let id = route.sessionID { logger[metadataKey: "session"] = .string(SessionTag.of(id)) }
         app.controller.handle(route, request, on: context.eventLoop)
             .hop(to: context.eventLoop)
             .assumeIsolated()
@@ -105,6 +217,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .failure(let error):
                     let problem = Problem(error)
                     if problem.status.code >= 500 {
+                        var logger = self.app.logger
+                        logger[metadataKey: "request_id"] = .string(requestID)
+                        if let id = route.sessionID { logger[metadataKey: "session"] = .string(SessionTag.of(id)) }
                         logger.warning("request failed", metadata: [
                             "route": "\(route.name)", "method": "\(head.method.rawValue)",
                             "status": "\(problem.status.code)", "error": "\(error)",
@@ -112,46 +227,32 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     }
                     response = problem.response(allocator: allocator)
                 }
-                self.write(context: context, response, for: head, route: route.name, requestID: requestID, start: start)
+                self.respond(context: context, response, to: head, route: route.name, requestID: requestID, start: start)
             }
     }
 
-    private func write(context: ChannelHandlerContext, _ response: Response, for request: HTTPRequestHead,
-                       route: String, requestID: String, start: NIODeadline, forceClose: Bool = false) {
-        // After CONNECT or a request asking to upgrade (h2c, websocket) NIO's decoder stops
-        // parsing the connection; we never upgrade, so answer and close instead of hanging.
-        let keepAlive = request.isKeepAlive && !forceClose && request.method != .CONNECT
+    // MARK: - Output
+
+    private func respond(context: ChannelHandlerContext, _ response: Response, to request: HTTPRequestHead,
+                         route: String, requestID: String, start: NIODeadline) {
+        // We never upgrade (h2c, websocket) or tunnel: answer such requests and close,
+        // as a client that asked may already be speaking another protocol.
+        let keepAlive = request.isKeepAlive && !quiescing && request.method != .CONNECT
             && !request.headers.contains(name: "Upgrade")
-        var headers = response.headers
-        headers.add(name: "X-Request-ID", value: requestID)
-        let length = response.body?.readableBytes ?? 0
-        if response.status != .noContent {
-            headers.add(name: "Content-Length", value: String(length))
-        }
-        if !keepAlive {
-            headers.add(name: "Connection", value: "close")
-        } else if request.version.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")
-        }
-        let version = HTTPVersion(major: 1, minor: request.version.minor == 0 ? 0 : 1)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
-                      promise: nil)
-        if request.method != .HEAD, let body = response.body, body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        }
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        let out = ResponseEncoder.encode(response, version: request.version, isHEAD: request.method == .HEAD,
+                                         keepAlive: keepAlive, requestID: requestID, allocator: context.channel.allocator)
+        inFlight = false
+        let now = NIODeadline.now()
+        lastActivity = now
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        } else {
+            lingering = true
+            input = ByteBuffer()
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            if forceClose {
-                // Rejected before its body was read: stop writing but keep reading (and
-                // discarding) until the client is done, so closing with unread input does
-                // not reset the connection and lose the answer. The request deadline bounds it.
-                done.whenComplete { _ in loopBound.value.close(mode: .output, promise: nil) }
-            } else {
-                done.whenComplete { _ in loopBound.value.close(promise: nil) }
-            }
+            context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in loopBound.value.close(promise: nil) }
         }
-        let nanoseconds = (NIODeadline.now() - start).nanoseconds
+        let nanoseconds = (now - start).nanoseconds
         app.metrics.record(route: route, method: request.method.rawValue, status: response.status.code,
                            nanoseconds: nanoseconds)
         if app.logger.logLevel <= .debug {
@@ -161,12 +262,46 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "status": "\(response.status.code)", "duration_us": "\(nanoseconds / 1000)",
             ])
         }
+        if keepAlive { process(context: context) }
+    }
+
+    // MARK: - Timers and shutdown
+
+    /// Makes sure a check runs no later than `deadline`.
+    private func armTimer(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        if timer != nil && timerDeadline <= deadline { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timer = nil
+            self.timerDeadline = .distantFuture
+            self.checkTimeouts(context: context)
+        }
+    }
+
+    private func checkTimeouts(context: ChannelHandlerContext) {
+        let due: NIODeadline
+        if inFlight {
+            // The Redis timeout answers it; look again later.
+            due = .now() + app.idleTimeout
+        } else if let start = requestStart {
+            due = start + app.requestTimeout
+        } else if lingering {
+            due = lastActivity + app.requestTimeout
+        } else {
+            due = lastActivity + app.idleTimeout
+        }
+        if due <= .now() {
+            context.close(promise: nil)
+        } else {
+            armTimer(context: context, at: due)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            // An idle keep-alive connection, or a client trickling a request: let it go.
-            context.close(promise: nil)
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            if !inFlight && parser.isBetweenRequests && input.readableBytes == 0 { context.close(promise: nil) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -174,6 +309,57 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
+    }
+}
+
+/// Serialises a response: status line, headers and body in one buffer, one write.
+enum ResponseEncoder {
+    static func encode(_ response: Response, version: HTTPVersion, isHEAD: Bool, keepAlive: Bool, requestID: String,
+                       allocator: ByteBufferAllocator) -> ByteBuffer {
+        let bodyBytes = response.body?.readableBytes ?? 0
+        var out = allocator.buffer(capacity: 192 + (isHEAD ? 0 : bodyBytes))
+        out.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeDecimal(Int(response.status.code))
+        out.writeInteger(UInt8(ascii: " "))
+        out.writeString(response.status.reasonPhrase)
+        out.writeStaticString("\r\n")
+        for (name, value) in response.headers {
+            out.writeString(name)
+            out.writeStaticString(": ")
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("X-Request-ID: ")
+        out.writeString(requestID)
+        if response.status != .noContent {
+            out.writeStaticString("\r\nContent-Length: ")
+            out.writeDecimal(bodyBytes)
+        }
+        if !keepAlive {
+            out.writeStaticString("\r\nConnection: close")
+        } else if version.minor == 0 {
+            out.writeStaticString("\r\nConnection: keep-alive")
+        }
+        out.writeStaticString("\r\n\r\n")
+        if !isHEAD, var body = response.body {
+            out.writeBuffer(&body)
+        }
+        return out
+    }
+}
+
+extension ByteBuffer {
+    /// A non-negative integer in decimal, without going through String.
+    mutating func writeDecimal(_ value: Int) {
+        precondition(value >= 0)
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            writeInteger(UInt8(truncatingIfNeeded: rest / divisor) + 0x30)
+            rest %= divisor
+            divisor /= 10
+        }
     }
 }
 
@@ -187,10 +373,23 @@ enum RequestID {
         return generate()
     }
 
+    private static let seed = UInt64.random(in: 0...UInt64.max)
+    private static let counter = Atomic<UInt64>(0)
+
+    /// Unique within the process and unguessable across runs, without a getrandom
+    /// call per request: SplitMix64 over a random seed plus a counter.
     static func generate() -> String {
-        let v = UInt64.random(in: 0...UInt64.max)
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+        var z = seed &+ counter.add(1, ordering: .relaxed).newValue &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return String(unsafeUninitializedCapacity: 16) { buf in
+            for i in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: z >> (60 - 4 * UInt64(i))) & 0xF
+                buf[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+            }
+            return 16
+        }
     }
 }
 

@@ -68,8 +68,7 @@ public struct ServerConfiguration: Sendable {
 
 /// The HTTP server. Channel pipeline of each connection:
 ///
-///     socket ⇄ RequestDeadlineHandler ⇄ HTTPResponseEncoder ⇄ HTTPRequestDecoder ⇄ HTTPServerPipelineHandler
-///            ⇄ ProtocolErrorHandler ⇄ IdleStateHandler ⇄ HTTPHandler → SessionController → SessionStore → Redis
+///     socket ⇄ HTTPHandler (HTTPRequestParser, ResponseEncoder) → SessionController → SessionStore → Redis
 ///
 /// The Redis call of a request runs on the event loop of its connection.
 public final class SessiondServer: Sendable {
@@ -95,10 +94,10 @@ public final class SessiondServer: Sendable {
             auth: BearerAuth(token: configuration.authToken),
             metrics: metrics,
             maxBodyBytes: store.configuration.limits.maxBodyBytes,
-            logger: logger)
+            logger: logger,
+            idleTimeout: configuration.idleTimeout,
+            requestTimeout: configuration.requestTimeout)
         let quiesce = ServerQuiescingHelper(group: group)
-        let idle = configuration.idleTimeout
-        let requestTimeout = configuration.requestTimeout
         var isTCP = true
         if case .unix = configuration.listen { isTCP = false }
         let tcp = isTCP
@@ -115,11 +114,6 @@ public final class SessiondServer: Sendable {
                     if tcp {
                         try channel.syncOptions?.setOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                     }
-                    try channel.pipeline.syncOperations.addHandler(RequestDeadlineHandler(limit: requestTimeout))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: false)
-                    try channel.pipeline.syncOperations.addHandler(ProtocolErrorHandler())
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(HTTPHandler(app: app))
                 }
             }

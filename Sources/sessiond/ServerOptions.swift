@@ -52,6 +52,9 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Largest ttl accepted, in seconds (one year).")
     var maxTTL = 31_536_000
 
+    @Option(help: "Event-loop threads (0: one per CPU sessiond may run on, honouring taskset and cgroup limits).")
+    var threads = 0
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -61,7 +64,7 @@ struct ServerOptions: ParsableArguments {
     /// The names that `SESSIOND_*` variables and config-file lines map onto.
     static let optionNames = [
         "listen", "redis", "key-prefix", "default-ttl", "max-lifetime", "auth-token-file", "redis-timeout",
-        "max-body-bytes", "max-depth", "max-keys", "min-ttl", "max-ttl", "log-level", "log-format",
+        "max-body-bytes", "max-depth", "max-keys", "min-ttl", "max-ttl", "threads", "log-level", "log-format",
     ]
     static let flagNames = ["no-touch-on-read"]
 
@@ -72,6 +75,7 @@ struct ServerOptions: ParsableArguments {
         guard (minTTL...maxTTL).contains(defaultTTL) else { throw ValidationError("--default-ttl must lie within --min-ttl…--max-ttl") }
         if let m = maxLifetime, m < 1 { throw ValidationError("--max-lifetime must be ≥ 1 second") }
         guard maxBodyBytes >= 64, maxDepth >= 1, maxKeys >= 1 else { throw ValidationError("limits must be positive (--max-body-bytes ≥ 64)") }
+        guard (0...1024).contains(threads) else { throw ValidationError("--threads must be 0 (automatic) to 1024") }
         guard !keyPrefix.isEmpty else { throw ValidationError("--key-prefix must not be empty") }
         _ = try timeout()
         _ = try listenAddress()

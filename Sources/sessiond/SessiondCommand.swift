@@ -48,8 +48,9 @@ struct SessiondCommand: AsyncParsableCommand {
                           metadata: ["redis": "\(redisConfiguration.redactedDescription)"])
         }
 
-        // NIO's process-wide group (one loop per core), never shut down: the process ends instead.
-        let group = MultiThreadedEventLoopGroup.singleton
+        // One loop per usable CPU (or --threads), never shut down: the process ends instead.
+        let threads = options.threads > 0 ? options.threads : EventLoopThreads.automatic()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         let embeddedUp = Meter(label: "sessiond_embedded_redis_up", factory: metrics.factory)
@@ -81,7 +82,7 @@ struct SessiondCommand: AsyncParsableCommand {
             "version": "\(Self.version)", "listen": "\(listenAddress)", "redis": "\(redisConfiguration.redactedDescription)",
             "key_prefix": "\(options.keyPrefix)", "default_ttl": "\(options.defaultTTL)",
             "max_lifetime": "\(options.maxLifetime.map(String.init) ?? "off")",
-            "touch_on_read": "\(!options.noTouchOnRead)", "auth": "\(token == nil ? "off" : "bearer")",
+            "touch_on_read": "\(!options.noTouchOnRead)", "threads": "\(threads)", "auth": "\(token == nil ? "off" : "bearer")",
             "limits": "\(options.limitsDescription)",
         ])
         for warning in await RedisCheck.warnings(client, on: group.next()) {
@@ -198,5 +199,19 @@ enum Main {
             exit(64)
         }
         await SessiondCommand.main(args)
+    }
+}
+
+/// How many event loops to run when `--threads` is not given.
+enum EventLoopThreads {
+    /// The CPUs this process may run on: NIO's count honours cgroup limits but not
+    /// `taskset`, and two loops time-sharing one CPU only add context switches.
+    static func automatic() -> Int {
+        // `Cpus_allowed` is the affinity mask as comma-separated hex words (Linux).
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let mask = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed:") }?
+            .dropFirst("Cpus_allowed:".count).filter(\.isHexDigit) ?? ""
+        let affinity = mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
+        return max(1, min(System.coreCount, affinity > 0 ? affinity : System.coreCount))
     }
 }
