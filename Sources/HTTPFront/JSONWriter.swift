@@ -50,7 +50,7 @@ extension ByteBuffer {
         writeStaticString("},")
         writeExpiryFields(s)
         writeStaticString(",\"created_at\":\"")
-        writeString(Timestamps.format(unixMilliseconds: s.createdMilliseconds))
+        writeTimestamp(s.createdMilliseconds)
         writeStaticString("\",\"user\":")
         if let u = s.user { writeJSONString(u) } else { writeStaticString("null") }
         writeInteger(UInt8(ascii: "}"))
@@ -65,11 +65,54 @@ extension ByteBuffer {
     /// `"ttl":…,"expires_in":…,"expires_at":"…"`, shared by sessions and expiry answers.
     private mutating func writeExpiryFields(_ s: Session) {
         writeStaticString("\"ttl\":")
-        writeString(String(s.ttl))
+        writeSignedDecimal(Int64(s.ttl))
         writeStaticString(",\"expires_in\":")
-        writeString(String(s.expiresIn))
+        writeSignedDecimal(s.expiresIn)
         writeStaticString(",\"expires_at\":\"")
-        writeString(Timestamps.format(unixMilliseconds: s.expiresAtMilliseconds))
+        writeTimestamp(s.expiresAtMilliseconds)
         writeInteger(UInt8(ascii: "\""))
+    }
+
+    mutating func writeSignedDecimal(_ v: Int64) {
+        if v < 0 {
+            writeInteger(UInt8(ascii: "-"))
+            if v == .min {
+                writeStaticString("9223372036854775808")
+                return
+            }
+        }
+        writeDecimal(Int(v.magnitude))
+    }
+
+    /// RFC 3339 in UTC to the second (`2026-12-05T22:47:19Z`), as `Timestamps.format` spells it.
+    mutating func writeTimestamp(_ unixMilliseconds: Int64) {
+        let c = Timestamps.civil(unixMilliseconds: unixMilliseconds)
+        guard (0...9999).contains(c.year) else {
+            writeString(Timestamps.format(unixMilliseconds: unixMilliseconds))
+            return
+        }
+        writePadded(c.year, 4)
+        writeInteger(UInt8(ascii: "-"))
+        writePadded(c.month, 2)
+        writeInteger(UInt8(ascii: "-"))
+        writePadded(c.day, 2)
+        writeInteger(UInt8(ascii: "T"))
+        writePadded(c.hour, 2)
+        writeInteger(UInt8(ascii: ":"))
+        writePadded(c.minute, 2)
+        writeInteger(UInt8(ascii: ":"))
+        writePadded(c.second, 2)
+        writeInteger(UInt8(ascii: "Z"))
+    }
+
+    private mutating func writePadded(_ v: Int64, _ width: Int) {
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = v
+        while divisor > 0 {
+            writeInteger(UInt8(truncatingIfNeeded: rest / divisor) + 0x30)
+            rest %= divisor
+            divisor /= 10
+        }
     }
 }

@@ -10,22 +10,40 @@ struct Request {
     var headers: HTTPHeaders { head.headers }
 
     /// Path segments, still percent-encoded (split first, decode after, so `%2F` stays inside a segment).
+    /// Scans UTF-8 bytes: '/' and '?' are ASCII, so every cut is a valid String index.
     var segments: [Substring] {
-        var path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let uri = head.uri
+        let bytes = uri.utf8
+        var start = bytes.startIndex
+        let end = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
         // Absolute form (`GET http://host/path`, RFC 9112 §3.2.2): only the path routes.
-        if path.hasPrefix("http://") || path.hasPrefix("https://") {
-            let afterScheme = path[path.index(path.firstIndex(of: ":")!, offsetBy: 3)...]
-            path = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
+        if bytes.first != UInt8(ascii: "/") {
+            let path = uri[start..<end]
+            if path.hasPrefix("http://") || path.hasPrefix("https://") {
+                let afterScheme = bytes.index(bytes.firstIndex(of: UInt8(ascii: ":"))!, offsetBy: 3)
+                start = bytes[afterScheme..<end].firstIndex(of: UInt8(ascii: "/")) ?? end
+                if start == end { return [""] }
+            }
         }
-        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        if parts.first == "" { parts.removeFirst() }
+        var parts: [Substring] = []
+        parts.reserveCapacity(6)
+        if start < end && bytes[start] == UInt8(ascii: "/") { start = bytes.index(after: start) }
+        var i = start
+        while i < end {
+            if bytes[i] == UInt8(ascii: "/") {
+                parts.append(uri[start..<i])
+                start = bytes.index(after: i)
+            }
+            i = bytes.index(after: i)
+        }
+        parts.append(uri[start..<end])
         return parts
     }
 
     /// The first value of query parameter `name`, percent-decoded.
     func query(_ name: String) throws(Problem) -> String? {
-        guard let q = head.uri.firstIndex(of: "?") else { return nil }
-        for pair in head.uri[head.uri.index(after: q)...].split(separator: "&") {
+        guard let q = head.uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        for pair in head.uri[head.uri.utf8.index(after: q)...].split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = PercentDecoding.decode(kv[0].utf8, plusIsSpace: true),
                   key.elementsEqual(name.utf8) else { continue }

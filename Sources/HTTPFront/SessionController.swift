@@ -188,7 +188,7 @@ struct SessionController: Sendable {
         body.writeStaticString("{\"")
         body.writeStaticString(name)
         body.writeStaticString("\":")
-        body.writeString(String(n))
+        body.writeDecimal(n)
         body.writeStaticString("}")
         return .json(.ok, body)
     }

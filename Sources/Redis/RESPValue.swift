@@ -11,7 +11,7 @@ public enum RESPValue: Sendable, Equatable {
     public var int: Int64? {
         switch self {
         case .integer(let i): return i
-        case .bulk(let b): return Int64(String(decoding: b, as: UTF8.self))
+        case .bulk(let b): return Self.parseInt(b)
         default: return nil
         }
     }
@@ -34,5 +34,25 @@ public enum RESPValue: Sendable, Equatable {
     public var isNull: Bool {
         if case .null = self { return true }
         return false
+    }
+
+    /// A decimal integer (what Redis stores for numbers), without a String on the way.
+    static func parseInt(_ b: [UInt8]) -> Int64? {
+        guard !b.isEmpty, b.count <= 20 else { return nil }
+        var i = 0
+        let negative = b[0] == UInt8(ascii: "-")
+        if negative { i = 1 }
+        guard i < b.count else { return nil }
+        var v: Int64 = 0
+        while i < b.count {
+            let d = b[i] &- 0x30
+            guard d < 10 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
+            guard !o1, !o2 else { return nil }
+            v = a
+            i += 1
+        }
+        return v
     }
 }

@@ -1,92 +1,94 @@
 import Metrics
 import NIOCore
 
-/// A command on its way to Redis, with the promise its reply completes.
-struct RedisRequest {
-    let command: RedisCommand
-    let promise: EventLoopPromise<RESPValue>
-    let deadline: NIODeadline
-}
-
 /// Encodes commands with hiredis, decodes replies with hiredis's reader, and
 /// matches replies to requests first-in-first-out, so any number of commands
 /// can be in flight on one connection (pipelining).
 ///
-/// Writes are flushed once per event-loop tick, so requests from many HTTP
-/// connections on the same loop share one `write(2)` to Redis.
+/// Commands arrive through `enqueue` (called on the loop by `RedisConnection`,
+/// not through the pipeline: no boxing per command) and are encoded into one
+/// buffer that is written and flushed once per event-loop tick, so requests
+/// from every HTTP connection on the loop share one `write(2)` to Redis.
 ///
 /// Timeouts: replies come back in order, so the oldest request has the earliest
-/// deadline. One timer watches it; when it passes, the connection is declared
-/// unresponsive: every pending request fails with `.timeout` and the channel is
-/// closed (a connection that failed is never reused, as in hiredis).
-final class RedisChannelHandler: ChannelDuplexHandler {
+/// deadline. One timer watches it and is only re-armed when it fires; when the
+/// oldest deadline has passed, the connection is declared unresponsive: every
+/// pending request fails with `.timeout` and the channel is closed (a
+/// connection that failed is never reused, as in hiredis).
+final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
         let promise: EventLoopPromise<RESPValue>
         let deadline: NIODeadline
+        let start: NIODeadline
     }
 
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
     private let reader = HiredisReader()
+    private var context: ChannelHandlerContext?
     private var failure: RedisError?
-    private var flushScheduled = false
+    /// Commands encoded since the last flush.
+    private var output: ByteBuffer?
     private var timer: Scheduled<Void>?
-    private var timerDeadline: NIODeadline?
-    /// Beyond this many unanswered commands, new ones fail fast instead of piling up.
     private let maxPending: Int
-    private let pipelineDepth: Meter?
+    private let metrics: RedisMetrics?
 
-    init(maxPending: Int = 65_536, pipelineDepth: Meter? = nil) {
+    init(maxPending: Int = 65_536, metrics: RedisMetrics? = nil) {
         self.maxPending = maxPending
-        self.pipelineDepth = pipelineDepth
+        self.metrics = metrics
     }
 
     var pendingCount: Int { pending.count }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        if let failure {
-            request.promise.fail(failure)
-            promise?.fail(failure)
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Queues a command; its reply (or failure) completes `promise`. On the loop only.
+    func enqueue(_ command: RedisCommand, promise: EventLoopPromise<RESPValue>, deadline: NIODeadline) {
+        guard let context, failure == nil else {
+            promise.fail(failure ?? .connectionUnavailable("connection to Redis closed"))
             return
         }
-        if pending.count >= maxPending {
-            request.promise.fail(RedisError.connectionUnavailable("too many commands waiting for Redis"))
-            promise?.succeed(())
+        guard pending.count < maxPending else {
+            promise.fail(RedisError.connectionUnavailable("too many commands waiting for Redis"))
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: 64 + request.command.storage.count)
-        Hiredis.encode(request.command, into: &buffer)
-        pending.append(Pending(promise: request.promise, deadline: request.deadline))
-        pipelineDepth?.set(pending.count)
-        context.write(wrapOutboundOut(buffer), promise: promise)
-        armTimer(context: context)
-        if !flushScheduled {
-            flushScheduled = true
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            context.eventLoop.execute {
-                let (handler, context) = loopBound.value
-                handler.flushScheduled = false
-                context.flush()
-            }
+        if output == nil {
+            output = context.channel.allocator.buffer(capacity: 4096)
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { loopBound.value.flush() }
         }
+        Hiredis.encode(command, into: &output!)
+        pending.append(Pending(promise: promise, deadline: deadline, start: .now()))
+        if timer == nil { armTimer(context: context, at: deadline) }
+    }
+
+    private func flush() {
+        guard let buffer = output else { return }
+        output = nil
+        metrics?.pipelineDepth.set(pending.count)
+        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         do {
             try reader.feed(buffer)
+            let now = NIODeadline.now()
             while let reply = try reader.next() {
                 guard let head = pending.popFirst() else {
                     throw RedisError.protocolError("reply without a request")
                 }
+                metrics?.commandDuration.recordNanoseconds((now - head.start).nanoseconds)
                 head.promise.succeed(reply)
             }
-            pipelineDepth?.set(pending.count)
-            if pending.isEmpty { cancelTimer() }
         } catch {
             fail(context: context, error as? RedisError ?? .protocolError("\(error)"))
         }
@@ -108,25 +110,18 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     private func failAll(_ error: RedisError) {
         if failure == nil { failure = error }
-        cancelTimer()
-        while let p = pending.popFirst() { p.promise.fail(error) }
-        pipelineDepth?.set(0)
-    }
-
-    private func armTimer(context: ChannelHandlerContext) {
-        guard timer == nil, let head = pending.first else { return }
-        timerDeadline = head.deadline
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: head.deadline) {
-            let (handler, context) = loopBound.value
-            handler.timer = nil
-            handler.checkDeadlines(context: context)
-        }
-    }
-
-    private func cancelTimer() {
         timer?.cancel()
         timer = nil
+        output = nil
+        while let p = pending.popFirst() { p.promise.fail(error) }
+        metrics?.pipelineDepth.set(0)
+    }
+
+    private func armTimer(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timer = nil
+            self.checkDeadlines(context: context)
+        }
     }
 
     private func checkDeadlines(context: ChannelHandlerContext) {
@@ -134,7 +129,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         if head.deadline <= .now() {
             fail(context: context, .timeout)
         } else {
-            armTimer(context: context)
+            armTimer(context: context, at: head.deadline)
         }
     }
 }

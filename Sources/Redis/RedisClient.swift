@@ -41,20 +41,44 @@ public final class RedisClient: Sendable {
 
     /// Runs a script with EVALSHA, falling back to EVAL once when Redis does not know it.
     public func run(_ call: ScriptCall, on eventLoop: EventLoop) -> EventLoopFuture<RESPValue> {
+        run(call, on: eventLoop) { try $0.get() }
+    }
+
+    /// `run`, with the caller's handling of the reply (or error) folded into the
+    /// same future: one promise from Redis to the caller's value, which matters
+    /// on a path taken by every request.
+    public func run<T: Sendable>(_ call: ScriptCall, on eventLoop: EventLoop,
+                                 _ transform: @escaping @Sendable (Result<RESPValue, RedisError>) throws -> T) -> EventLoopFuture<T> {
         let deadline = NIODeadline.now() + configuration.timeout
         let manager = self.manager(for: eventLoop)
-        return manager.send(call.command(usingSHA: true), deadline: deadline).flatMap { reply in
-            if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
-                return manager.send(call.command(usingSHA: false), deadline: deadline)
+        let promise = manager.eventLoop.makePromise(of: T.self)
+        manager.send(call.command(usingSHA: true), deadline: deadline).whenComplete { result in
+            if case .success(.error(let message)) = result, message.hasPrefix("NOSCRIPT") {
+                manager.send(call.command(usingSHA: false), deadline: deadline).whenComplete { result in
+                    Self.settle(promise, result, transform)
+                }
+            } else {
+                Self.settle(promise, result, transform)
             }
-            return manager.eventLoop.makeSucceededFuture(reply)
-        }.flatMapThrowing { reply in
-            if case .error(let message) = reply { throw RedisError.server(message) }
-            return reply
+        }
+        return promise.futureResult
+    }
+
+    private static func settle<T: Sendable>(_ promise: EventLoopPromise<T>, _ result: Result<RESPValue, Error>,
+                                  _ transform: (Result<RESPValue, RedisError>) throws -> T) {
+        let reply: Result<RESPValue, RedisError>
+        switch result {
+        case .success(.error(let message)): reply = .failure(.server(message))
+        case .success(let value): reply = .success(value)
+        case .failure(let error): reply = .failure(error as? RedisError ?? .connectionUnavailable("\(error)"))
+        }
+        do {
+            promise.succeed(try transform(reply))
+        } catch {
+            promise.fail(error)
         }
     }
 
-    /// PING on any connection: the readiness probe.
     public func ping(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
         send(RedisCommand("PING"), on: eventLoop).map { _ in }
     }
@@ -105,11 +129,10 @@ final class ConnectionManager: Sendable {
         guard eventLoop.inEventLoop else {
             return eventLoop.flatSubmit { self.send(command, deadline: deadline) }
         }
-        let start = NIODeadline.now()
-        let reply = connection(deadline: deadline).flatMap { $0.send(command, deadline: deadline) }
-        let timer = metrics.commandDuration
-        reply.whenComplete { _ in timer.recordNanoseconds((NIODeadline.now() - start).nanoseconds) }
-        return reply
+        if case .connected(let connection) = state.value.phase, connection.isActive {
+            return connection.send(command, deadline: deadline)
+        }
+        return connection(deadline: deadline).flatMap { $0.send(command, deadline: deadline) }
     }
 
     private func connection(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {
@@ -129,7 +152,7 @@ final class ConnectionManager: Sendable {
 
     private func connect(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {
         let future = RedisConnection.connect(to: configuration, on: eventLoop, deadline: deadline,
-                                             pipelineDepth: metrics.pipelineDepth)
+                                             metrics: metrics)
         state.value.phase = .connecting(future)
         future.whenComplete { result in
             guard case .connecting = self.state.value.phase else {

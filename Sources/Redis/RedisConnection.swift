@@ -5,9 +5,11 @@ import NIOPosix
 /// One pipelined connection to Redis, bound to one event loop.
 final class RedisConnection: Sendable {
     let channel: Channel
+    private let handler: NIOLoopBound<RedisChannelHandler>
 
-    private init(channel: Channel) {
+    private init(channel: Channel, handler: RedisChannelHandler) {
         self.channel = channel
+        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
     }
 
     var isActive: Bool { channel.isActive }
@@ -16,14 +18,14 @@ final class RedisConnection: Sendable {
     /// Connects, then authenticates, selects the database and names the client
     /// (so operators see `sessiond` in `CLIENT LIST`), all in one round trip.
     static func connect(
-        to config: RedisConfiguration, on eventLoop: EventLoop, deadline: NIODeadline, pipelineDepth: Meter? = nil
+        to config: RedisConfiguration, on eventLoop: EventLoop, deadline: NIODeadline, metrics: RedisMetrics? = nil
     ) -> EventLoopFuture<RedisConnection> {
         let timeout = max(deadline - .now(), .milliseconds(1))
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(pipelineDepth: pipelineDepth))
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(metrics: metrics))
                 }
             }
         let connected: EventLoopFuture<Channel>
@@ -39,8 +41,12 @@ final class RedisConnection: Sendable {
             .flatMapErrorThrowing { error in
                 throw RedisError.connectionUnavailable("\(config.redactedDescription): \(error)")
             }
-            .flatMap { channel in
-                let connection = RedisConnection(channel: channel)
+            .flatMapThrowing { channel in
+                RedisConnection(channel: channel,
+                                handler: try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self))
+            }
+            .flatMap { connection in
+                let channel = connection.channel
                 var handshake: [RedisCommand] = []
                 if let password = config.password {
                     var auth = RedisCommand("AUTH")
@@ -77,13 +83,11 @@ final class RedisConnection: Sendable {
     /// Sends one command; the reply may be an error reply (`.error`), which callers decide about.
     func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        let request = RedisRequest(command: command, promise: promise, deadline: deadline)
         if channel.eventLoop.inEventLoop {
-            channel.write(request, promise: nil)
+            handler.value.enqueue(command, promise: promise, deadline: deadline)
         } else {
-            let channel = self.channel
-            let box = NIOLoopBound(request, eventLoop: channel.eventLoop)
-            channel.eventLoop.execute { channel.write(box.value, promise: nil) }
+            let handler = self.handler
+            channel.eventLoop.execute { handler.value.enqueue(command, promise: promise, deadline: deadline) }
         }
         return promise.futureResult
     }

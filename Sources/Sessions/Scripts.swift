@@ -85,18 +85,43 @@ enum Scripts {
 
     /// GET / HEAD / GET expiry / GET data key.
     /// ARGV: touch, maxlife_ms, user_prefix, id, mode (all|meta|field), field.
+    /// Reply: {1, now, pttl, meta (HMGET order) or false, HGETALL | field value}.
+    /// Mode `all` is the hot path (every page view): one HGETALL serves both the
+    /// metadata and the data, and after a touch the TTL is known without PTTL,
+    /// so a read is three Redis calls (HGETALL, TIME, PEXPIREAT).
     static let read = script("read", memory: .allowWhenFull, """
     local key = KEYS[1]
     local maxlife = tonumber(ARGV[2])
-    local m, now = live(key, maxlife, ARGV[3], ARGV[4])
-    if not m then return {0} end
+    local m, now, h
+    if ARGV[5] == 'all' then
+      h = redis.call('HGETALL', key)
+      if #h == 0 then return {0} end
+      m = {false, false, false, false, false}
+      for i = 1, #h, 2 do
+        local f = h[i]
+        if f == 'meta:ttl' then m[1] = h[i + 1]
+        elseif f == 'meta:created' then m[2] = h[i + 1]
+        elseif f == 'meta:expires_at' then m[3] = h[i + 1]
+        elseif f == 'meta:user' then m[4] = h[i + 1]
+        elseif f == 'meta:version' then m[5] = h[i + 1] end
+      end
+      if not m[1] then return {0} end
+      now = now_ms()
+      if outlived(m, maxlife, now) then drop(key, m, ARGV[3], ARGV[4]); return {0} end
+    else
+      m, now = live(key, maxlife, ARGV[3], ARGV[4])
+      if not m then return {0} end
+    end
+    local pttl
     if ARGV[1] == '1' and not m[3] then
       local at = expiry_at(tonumber(m[1]), tonumber(m[2]), nil, maxlife, now)
       redis.call('PEXPIREAT', key, int(at))
       if m[4] then index_extend(ARGV[3] .. m[4], ARGV[4], at, now) end
+      pttl = at - now
+    else
+      pttl = redis.call('PTTL', key)
     end
-    local pttl = redis.call('PTTL', key)
-    if ARGV[5] == 'all' then return {1, now, pttl, m, redis.call('HGETALL', key)} end
+    if h then return {1, now, pttl, false, h} end
     if ARGV[5] == 'field' then return {1, now, pttl, m, redis.call('HGET', key, ARGV[6])} end
     return {1, now, pttl, m}
     """)

@@ -59,18 +59,22 @@ enum Meta {
     }
 
     /// Reads metadata from an HGETALL reply (used where the script returns the whole hash).
+    private static let metaPrefix = Array("meta:".utf8)
+    private static let names = fields.map { Array($0.utf8) }
+
     static func parse(hash reply: RESPValue) -> Values? {
         guard let flat = reply.array else { return nil }
         var ttl: Int?, created: Int64?, version: Int64?, expiresAt: Int64?, user: String?
         var i = 0
         while i + 1 < flat.count {
-            if case .bulk(let f) = flat[i], f.starts(with: Array("meta:".utf8)) {
-                switch String(decoding: f, as: UTF8.self) {
-                case "meta:ttl": ttl = flat[i + 1].int.map { Int($0) }
-                case "meta:created": created = flat[i + 1].int
-                case "meta:version": version = flat[i + 1].int
-                case "meta:expires_at": expiresAt = flat[i + 1].int
-                case "meta:user": user = flat[i + 1].string
+            if case .bulk(let f) = flat[i], f.starts(with: metaPrefix) {
+                let value = flat[i + 1]
+                switch f {
+                case names[0]: ttl = value.int.map { Int($0) }
+                case names[1]: created = value.int
+                case names[4]: version = value.int
+                case names[2]: expiresAt = value.int
+                case names[3]: user = value.string
                 default: break
                 }
             }

@@ -21,7 +21,7 @@ public enum SessionID {
     }
 
     /// Whether a path segment is an acceptable id; anything else never reaches Redis.
-    public static func isValid<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+    @inlinable public static func isValid<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
         guard (8...128).contains(bytes.count) else { return false }
         for c in bytes {
             switch c {

@@ -49,13 +49,21 @@ public final class SessionStore: Sendable {
     private var maxlife: Int { configuration.maxLifetimeMilliseconds }
 
     private func run(_ call: ScriptCall, on loop: EventLoop) -> EventLoopFuture<[RESPValue]> {
-        redis.run(call, on: loop).flatMapErrorThrowing { error in
-            throw SessionError.redis(error as? RedisError ?? .unexpectedReply("\(error)"))
-        }.flatMapThrowing { reply in
-            switch reply {
-            case .array(let a) where !a.isEmpty: return a
-            case .integer: return [reply]
-            default: throw SessionError.redis(.unexpectedReply("\(reply)"))
+        run(call, on: loop) { $0 }
+    }
+
+    /// Runs a script and hands its reply, as an array, to `body` within the same future.
+    private func run<T: Sendable>(_ call: ScriptCall, on loop: EventLoop,
+                                  _ body: @escaping @Sendable ([RESPValue]) throws -> T) -> EventLoopFuture<T> {
+        redis.run(call, on: loop) { result in
+            switch result {
+            case .failure(let error):
+                throw SessionError.redis(error)
+            case .success(.array(let a)) where !a.isEmpty:
+                return try body(a)
+            case .success(let reply):
+                if case .integer = reply { return try body([reply]) }
+                throw SessionError.redis(.unexpectedReply("\(reply)"))
             }
         }
     }
@@ -75,7 +83,13 @@ public final class SessionStore: Sendable {
         guard r.count >= 4, let now = r[1].int, let pttl = r[2].int else {
             throw .redis(.unexpectedReply("session reply"))
         }
-        let meta = try Meta.parse(r[3])
+        // The hot read path sends the whole hash instead of a separate metadata array.
+        let meta: Meta.Values
+        if r[3].isNull, r.count > 4, let values = Meta.parse(hash: r[4]) {
+            meta = values
+        } else {
+            meta = try Meta.parse(r[3])
+        }
         let data = dataAt.flatMap { $0 < r.count ? Meta.data(fromHash: r[$0]) : nil } ?? []
         return Session(id: id, data: data, ttl: meta.ttl, expiresInMilliseconds: max(pttl, 0), nowMilliseconds: now,
                        createdMilliseconds: meta.created, user: meta.user, version: meta.version,
@@ -137,7 +151,7 @@ public final class SessionStore: Sendable {
             call.append("field")
             call.append(bytes: KeyLayout.dataField(k))
         }
-        return run(call, on: loop).flatMapThrowing { r in
+        return run(call, on: loop) { r in
             try Self.check(r.first?.int)
             switch mode {
             case .everything:
@@ -176,7 +190,7 @@ public final class SessionStore: Sendable {
         call.append(id)
         let data = input.data ?? []
         Self.append(data, to: &call)
-        return run(call, on: loop).flatMapThrowing { r in
+        return run(call, on: loop) { r in
             try Self.check(r.first?.int)
             var s = try Self.session(id: id, r, dataAt: nil)
             s.data = data
@@ -202,7 +216,7 @@ public final class SessionStore: Sendable {
         call.append(set.count)
         Self.append(set, to: &call)
         for k in delete { call.append(bytes: KeyLayout.dataField(k)) }
-        return run(call, on: loop).flatMapThrowing { r in
+        return run(call, on: loop) { r in
             try Self.check(r.first?.int)
             return try Self.session(id: id, r, dataAt: withData ? 4 : nil)
         }
@@ -230,7 +244,7 @@ public final class SessionStore: Sendable {
         call.append(maxlife)
         call.append(layout.userPrefix)
         call.append(id)
-        return run(call, on: loop).flatMapThrowing { r in
+        return run(call, on: loop) { r in
             try Self.check(r.first?.int)
             return try Self.session(id: id, r, dataAt: nil)
         }
@@ -265,7 +279,7 @@ public final class SessionStore: Sendable {
         var call = ScriptCall(Scripts.listUser, keys: [layout.user(user)])
         call.append(layout.sessionPrefix)
         call.append(user)
-        return run(call, on: loop).flatMapThrowing { r in
+        return run(call, on: loop) { r in
             guard let now = r.first?.int else { throw SessionError.redis(.unexpectedReply("list")) }
             var out: [Session] = []
             for entry in r.dropFirst() {

@@ -3,6 +3,15 @@
 public enum Timestamps {
     /// `2026-12-05T22:47:19Z` for unix milliseconds (rounded down to the second).
     public static func format(unixMilliseconds ms: Int64) -> String {
+        let c = civil(unixMilliseconds: ms)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        func four(_ v: Int64) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
+        return "\(four(c.year))-\(two(c.month))-\(two(c.day))T\(two(c.hour)):\(two(c.minute)):\(two(c.second))Z"
+    }
+
+    /// UTC calendar fields of a unix time (whole seconds), for writers that format without Strings.
+    public static func civil(unixMilliseconds ms: Int64)
+        -> (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64) {
         let secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         var days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
         let rem = secs - days * 86400
@@ -18,9 +27,7 @@ public enum Timestamps {
         let d = doy - (153 * mp + 2) / 5 + 1
         let mo = mp < 10 ? mp + 3 : mp - 9
         if mo <= 2 { y += 1 }
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        func four(_ v: Int64) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
-        return "\(four(y))-\(two(mo))-\(two(d))T\(two(h)):\(two(m)):\(two(s))Z"
+        return (y, mo, d, h, m, s)
     }
 
     static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
