@@ -1,41 +1,34 @@
 import CHiredis
 import NIOCore
 
-// The only file that touches hiredis pointers. hiredis does the protocol
-// (encoding and parsing RESP); SwiftNIO does the I/O.
+// The only file that touches hiredis pointers. hiredis parses every reply
+// (and is the reference for RedisCommand's encoding); SwiftNIO does the I/O.
 
 enum Hiredis {
-    /// Appends `command` in RESP form to `buffer` using `redisFormatCommandArgv`.
-    static func encode(_ command: RedisCommand, into buffer: inout ByteBuffer) {
-        let argc = command.lengths.count
-        let encoded: Int = command.storage.withUnsafeBufferPointer { storage -> Int in
-            // An empty storage has no base address; any valid pointer does for zero-length args.
-            var dummy: CChar = 0
-            return withUnsafeMutablePointer(to: &dummy) { dummyPtr -> Int in
-                let base = storage.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(dummyPtr)
-                var argv = [UnsafePointer<CChar>?](repeating: nil, count: argc)
-                var offset = 0
-                for i in 0..<argc {
-                    argv[i] = (base + offset).assumingMemoryBound(to: CChar.self)
-                    offset += command.lengths[i]
-                }
-                var target: UnsafeMutablePointer<CChar>? = nil
-                let n = command.lengths.withUnsafeBufferPointer { lens in
-                    argv.withUnsafeMutableBufferPointer { argvPtr in
-                        redisFormatCommandArgv(&target, Int32(argc), argvPtr.baseAddress, lens.baseAddress)
-                    }
-                }
-                guard n > 0, let target else { return 0 }
-                buffer.writeBytes(UnsafeRawBufferPointer(start: target, count: Int(n)))
-                redisFreeCommand(target)
-                return Int(n)
+    /// hiredis's own encoding of `arguments` (`redisFormatCommandArgv`): the
+    /// reference `RedisCommand`'s Swift encoder is tested against.
+    static func format(_ arguments: [[UInt8]]) -> [UInt8] {
+        var argv = arguments.map { arg -> UnsafeMutablePointer<CChar> in
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(arg.count, 1))
+            arg.withUnsafeBufferPointer { src in
+                if let base = src.baseAddress { UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: arg.count) }
+            }
+            return p
+        }
+        defer { argv.forEach { $0.deallocate() } }
+        let lengths = arguments.map(\.count)
+        var target: UnsafeMutablePointer<CChar>? = nil
+        let n = argv.withUnsafeMutableBufferPointer { argvPtr in
+            argvPtr.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constArgv in
+                redisFormatCommandArgv(&target, Int32(arguments.count), constArgv.baseAddress, lengths)
             }
         }
-        precondition(encoded > 0, "redisFormatCommandArgv failed (out of memory)")
+        guard n > 0, let target else { return [] }
+        defer { redisFreeCommand(target) }
+        return Array(UnsafeRawBufferPointer(start: target, count: Int(n)))
     }
 }
 
-/// hiredis's incremental RESP reader. Not thread-safe: owned by one channel handler.
 final class HiredisReader {
     private let reader: UnsafeMutablePointer<redisReader>
 

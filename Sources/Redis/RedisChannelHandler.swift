@@ -1,7 +1,7 @@
 import Metrics
 import NIOCore
 
-/// Encodes commands with hiredis, decodes replies with hiredis's reader, and
+/// Writes RESP-encoded commands, decodes replies with hiredis's reader, and
 /// matches replies to requests first-in-first-out, so any number of commands
 /// can be in flight on one connection (pipelining).
 ///
@@ -65,7 +65,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             context.eventLoop.execute { loopBound.value.flush() }
         }
-        Hiredis.encode(command, into: &output!)
+        command.write(into: &output!)
         pending.append(Pending(promise: promise, deadline: deadline, start: .now()))
         if timer == nil { armTimer(context: context, at: deadline) }
     }

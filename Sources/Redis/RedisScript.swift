@@ -15,35 +15,30 @@ public struct RedisScript: Sendable {
 /// The arguments of one script call: keys first, then plain arguments.
 public struct ScriptCall: Sendable {
     public let script: RedisScript
-    var keyCount = 0
-    var keys: [String] = []
-    var arguments = RedisCommand("", capacity: 128)
+    private let keyCount: Int
+    /// Keys, then arguments, already RESP-encoded.
+    private var tail: RedisCommand
 
     public init(_ script: RedisScript, keys: [String]) {
         self.script = script
-        self.keys = keys
         self.keyCount = keys.count
-        // The empty placeholder name is dropped when the call is encoded.
-        self.arguments = RedisCommand("", capacity: 128)
+        tail = RedisCommand(capacity: 256)
+        for k in keys { tail.append(k) }
     }
 
-    public mutating func append(_ s: String) { arguments.append(s) }
-    public mutating func append(_ i: Int) { arguments.append(i) }
-    public mutating func append<C: Collection>(bytes: C) where C.Element == UInt8 { arguments.append(bytes: bytes) }
+    public mutating func append(_ s: String) { tail.append(s) }
+    public mutating func append(_ i: Int) { tail.append(i) }
+    public mutating func append<C: Collection>(bytes: C) where C.Element == UInt8 { tail.append(bytes: bytes) }
 
     func command(usingSHA: Bool) -> RedisCommand {
-        var cmd = RedisCommand(usingSHA ? "EVALSHA" : "EVAL", capacity: arguments.storage.count + 128)
+        var cmd = RedisCommand(usingSHA ? "EVALSHA" : "EVAL", capacity: tail.encoded.readableBytes + 80)
         cmd.append(usingSHA ? script.sha1 : script.source)
         cmd.append(keyCount)
-        for k in keys { cmd.append(k) }
-        // Skip the placeholder (length 0, first) and copy the rest in one go.
-        cmd.storage.append(contentsOf: arguments.storage)
-        cmd.lengths.append(contentsOf: arguments.lengths.dropFirst())
+        cmd.append(contentsOf: tail)
         return cmd
     }
 }
 
-/// SHA-1, to name scripts for EVALSHA and to tag session ids in logs (not for secrecy).
 public enum SHA1 {
     public static func hex(_ message: [UInt8]) -> String {
         var h0: UInt32 = 0x67452301, h1: UInt32 = 0xEFCDAB89, h2: UInt32 = 0x98BADCFE

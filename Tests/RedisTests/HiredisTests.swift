@@ -4,10 +4,16 @@ import Testing
 
 /// RESP through hiredis: the encoder and the reader, with no sockets.
 @Suite struct HiredisTests {
-    @Test func encodesCommandsWithRedisFormatCommandArgv() {
+    @Test func encodesCommandsLikeRedisFormatCommandArgv() {
         var buffer = ByteBuffer()
-        Hiredis.encode(RedisCommand(["SET", "k", "v"]), into: &buffer)
+        RedisCommand(["SET", "k", "v"]).write(into: &buffer)
         #expect(String(buffer: buffer) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+        let args: [[UInt8]] = [Array("HSET".utf8), [], Array(repeating: 0x61, count: 1000), [0x0D, 0x0A], Array("é".utf8)]
+        var cmd = RedisCommand([])
+        for a in args { cmd.append(bytes: a) }
+        var ours = ByteBuffer()
+        cmd.write(into: &ours)
+        #expect(Array(ours.readableBytesView) == Hiredis.format(args))
     }
 
     @Test func encodesEmptyAndBinaryArguments() {
@@ -15,7 +21,7 @@ import Testing
         cmd.append("")
         cmd.append(bytes: [0x00, 0xFF, 0x0D, 0x0A])
         var buffer = ByteBuffer()
-        Hiredis.encode(cmd, into: &buffer)
+        cmd.write(into: &buffer)
         #expect(Array(buffer.readableBytesView) == Array("*3\r\n$4\r\nHSET\r\n$0\r\n\r\n$4\r\n".utf8) + [0x00, 0xFF, 0x0D, 0x0A] + Array("\r\n".utf8))
     }
 
