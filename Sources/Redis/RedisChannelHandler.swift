@@ -15,6 +15,12 @@ import NIOCore
 /// oldest deadline has passed, the connection is declared unresponsive: every
 /// pending request fails with `.timeout` and the channel is closed (a
 /// connection that failed is never reused, as in hiredis).
+/// What one promise waits for: a command's reply, or a transaction's EXEC reply.
+enum Outgoing: Sendable {
+    case command(RedisCommand)
+    case transaction(RedisTransaction)
+}
+
 final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -23,6 +29,8 @@ final class RedisChannelHandler: ChannelInboundHandler {
         let promise: EventLoopPromise<RESPValue>
         let deadline: NIODeadline
         let start: NIODeadline
+        /// Replies to drop before the one that completes the promise (a transaction's `+OK`/`+QUEUED`).
+        var skip: Int
     }
 
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
@@ -50,24 +58,43 @@ final class RedisChannelHandler: ChannelInboundHandler {
         self.context = nil
     }
 
-    /// Queues a command; its reply (or failure) completes `promise`. On the loop only.
-    func enqueue(_ command: RedisCommand, promise: EventLoopPromise<RESPValue>, deadline: NIODeadline) {
+    /// Queues a command (or transaction); its reply (or failure) completes `promise`. On the loop only.
+    func enqueue(_ outgoing: Outgoing, promise: EventLoopPromise<RESPValue>, deadline: NIODeadline) {
+        guard let context = ready(promise) else { return }
+        let skip: Int
+        switch outgoing {
+        case .command(let command):
+            write(context) { command.write(into: &$0) }
+            skip = 0
+        case .transaction(let transaction):
+            write(context) { $0.writeImmutableBuffer(transaction.encoded) }
+            skip = transaction.commandCount - 1
+        }
+        pending.append(Pending(promise: promise, deadline: deadline, start: .now(), skip: skip))
+        if timer == nil { armTimer(context: context, at: deadline) }
+    }
+
+    /// The context, if commands can be queued now; otherwise fails `promise`.
+    private func ready(_ promise: EventLoopPromise<RESPValue>) -> ChannelHandlerContext? {
         guard let context, failure == nil else {
             promise.fail(failure ?? .connectionUnavailable("connection to Redis closed"))
-            return
+            return nil
         }
         guard pending.count < maxPending else {
             promise.fail(RedisError.connectionUnavailable("too many commands waiting for Redis"))
-            return
+            return nil
         }
+        return context
+    }
+
+    /// Appends to this tick's output; the first command of a tick schedules the flush.
+    private func write(_ context: ChannelHandlerContext, _ body: (inout ByteBuffer) -> Void) {
         if output == nil {
             output = context.channel.allocator.buffer(capacity: 4096)
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             context.eventLoop.execute { loopBound.value.flush() }
         }
-        command.write(into: &output!)
-        pending.append(Pending(promise: promise, deadline: deadline, start: .now()))
-        if timer == nil { armTimer(context: context, at: deadline) }
+        body(&output!)
     }
 
     private func flush() {
@@ -83,9 +110,12 @@ final class RedisChannelHandler: ChannelInboundHandler {
             try reader.feed(buffer)
             let now = NIODeadline.now()
             while let reply = try reader.next() {
-                guard let head = pending.popFirst() else {
-                    throw RedisError.protocolError("reply without a request")
+                guard !pending.isEmpty else { throw RedisError.protocolError("reply without a request") }
+                if pending[pending.startIndex].skip > 0 {
+                    pending[pending.startIndex].skip -= 1
+                    continue
                 }
+                let head = pending.removeFirst()
                 metrics?.commandDuration.recordNanoseconds((now - head.start).nanoseconds)
                 head.promise.succeed(reply)
             }

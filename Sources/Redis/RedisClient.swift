@@ -39,6 +39,22 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// Runs `transaction` (MULTI, its commands, EXEC) as one pipelined write and
+    /// hands EXEC's reply (the array of the commands' replies) to `completion` on
+    /// `eventLoop`'s connection loop; the caller owns the only promise on the way.
+    public func exec(_ transaction: consuming RedisTransaction, on eventLoop: EventLoop,
+                     _ completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) {
+        let deadline = NIODeadline.now() + configuration.timeout
+        transaction.finish()
+        manager(for: eventLoop).send(.transaction(transaction), deadline: deadline).whenComplete { result in
+            switch result {
+            case .success(.error(let message)): completion(.failure(.server(message)))
+            case .success(let value): completion(.success(value))
+            case .failure(let error): completion(.failure(error as? RedisError ?? .connectionUnavailable("\(error)")))
+            }
+        }
+    }
+
     /// Runs a script with EVALSHA, falling back to EVAL once when Redis does not know it.
     public func run(_ call: ScriptCall, on eventLoop: EventLoop) -> EventLoopFuture<RESPValue> {
         run(call, on: eventLoop) { try $0.get() }
@@ -126,13 +142,17 @@ final class ConnectionManager: Sendable {
     }
 
     func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
+        send(.command(command), deadline: deadline)
+    }
+
+    func send(_ outgoing: Outgoing, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
         guard eventLoop.inEventLoop else {
-            return eventLoop.flatSubmit { self.send(command, deadline: deadline) }
+            return eventLoop.flatSubmit { self.send(outgoing, deadline: deadline) }
         }
         if case .connected(let connection) = state.value.phase, connection.isActive {
-            return connection.send(command, deadline: deadline)
+            return connection.send(outgoing, deadline: deadline)
         }
-        return connection(deadline: deadline).flatMap { $0.send(command, deadline: deadline) }
+        return connection(deadline: deadline).flatMap { $0.send(outgoing, deadline: deadline) }
     }
 
     private func connection(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {

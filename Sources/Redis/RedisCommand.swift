@@ -90,3 +90,28 @@ extension ByteBuffer {
         }
     }
 }
+
+/// Several commands sent back to back whose caller wants only the last reply:
+/// `MULTI … EXEC`, where the replies before EXEC are `+OK` / `+QUEUED` (and
+/// any error there makes EXEC fail too, so nothing is lost by skipping them).
+public struct RedisTransaction: Sendable {
+    var encoded: ByteBuffer
+    public private(set) var commandCount = 0
+
+    public init(capacity: Int = 256) {
+        encoded = ByteBufferAllocator().buffer(capacity: capacity)
+        encoded.writeStaticString("*1\r\n$5\r\nMULTI\r\n")
+        commandCount = 1
+    }
+
+    public mutating func append(_ command: RedisCommand) {
+        command.write(into: &encoded)
+        commandCount += 1
+    }
+
+    /// Closes the transaction with EXEC.
+    mutating func finish() {
+        encoded.writeStaticString("*1\r\n$4\r\nEXEC\r\n")
+        commandCount += 1
+    }
+}

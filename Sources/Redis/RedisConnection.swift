@@ -82,12 +82,16 @@ final class RedisConnection: Sendable {
 
     /// Sends one command; the reply may be an error reply (`.error`), which callers decide about.
     func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
+        send(.command(command), deadline: deadline)
+    }
+
+    func send(_ outgoing: Outgoing, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
         if channel.eventLoop.inEventLoop {
-            handler.value.enqueue(command, promise: promise, deadline: deadline)
+            handler.value.enqueue(outgoing, promise: promise, deadline: deadline)
         } else {
             let handler = self.handler
-            channel.eventLoop.execute { handler.value.enqueue(command, promise: promise, deadline: deadline) }
+            channel.eventLoop.execute { handler.value.enqueue(outgoing, promise: promise, deadline: deadline) }
         }
         return promise.futureResult
     }

@@ -84,8 +84,10 @@ enum Scripts {
     }
 
     /// GET / HEAD / GET expiry / GET data key.
-    /// ARGV: touch, maxlife_ms, user_prefix, id, mode (all|meta|field), field.
+    /// ARGV: touch, maxlife_ms, user_prefix, id, mode (all|meta|field), field, repair.
     /// Reply: {1, now, pttl, meta (HMGET order) or false, HGETALL | field value}.
+    /// `repair` (after a fast read touched with an outdated ttl, see `SessionStore`)
+    /// also puts a fixed expiry back.
     /// Mode `all` is the hot path (every page view): one HGETALL serves both the
     /// metadata and the data, and after a touch the TTL is known without PTTL,
     /// so a read is three Redis calls (HGETALL, TIME, PEXPIREAT).
@@ -117,6 +119,11 @@ enum Scripts {
       local at = expiry_at(tonumber(m[1]), tonumber(m[2]), nil, maxlife, now)
       redis.call('PEXPIREAT', key, int(at))
       if m[4] then index_extend(ARGV[3] .. m[4], ARGV[4], at, now) end
+      pttl = at - now
+    elseif ARGV[7] == '1' and m[3] then
+      local at = expiry_at(tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), maxlife, now)
+      redis.call('PEXPIREAT', key, int(at))
+      if at <= now then return {0} end
       pttl = at - now
     else
       pttl = redis.call('PTTL', key)

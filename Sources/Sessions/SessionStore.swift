@@ -1,5 +1,6 @@
 import NIOCore
 import Redis
+import Synchronization
 
 /// Conditions of a PUT: `If-Match` and `If-None-Match`, reduced to versions.
 public struct Preconditions: Sendable, Equatable {
@@ -39,6 +40,7 @@ public final class SessionStore: Sendable {
     public let configuration: SessionConfiguration
     public let redis: RedisClient
     public let layout: KeyLayout
+    private let hints = TTLHints()
 
     public init(configuration: SessionConfiguration, redis: RedisClient) {
         self.configuration = configuration
@@ -127,9 +129,10 @@ public final class SessionStore: Sendable {
                 guard r.first?.int == 2, r.count >= 3, let now = r[1].int, let pttl = r[2].int else {
                     return loop.makeFailedFuture(SessionError.redis(.unexpectedReply("create: \(r)")))
                 }
-                return loop.makeSucceededFuture(Session(
-                    id: id, data: data, ttl: ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
-                    createdMilliseconds: now, user: user, version: 1, fixedExpiry: nil))
+                let s = Session(id: id, data: data, ttl: ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
+                                createdMilliseconds: now, user: user, version: 1, fixedExpiry: nil)
+                self.hints.remember(s)
+                return loop.makeSucceededFuture(s)
             }
         }
         return attempt(3)
@@ -138,32 +141,137 @@ public final class SessionStore: Sendable {
     // MARK: Read
 
     /// GET / HEAD / GET expiry / GET data key. `touch` slides the idle timeout.
+    ///
+    /// Whole-session and metadata reads (every page view) skip Lua when they can:
+    /// a Lua call costs Redis about 10 µs of CPU, a MULTI of TIME, HGETALL and
+    /// PEXPIRE about 3 (BENCHMARKS.md). Without a touch the MULTI is exact. With
+    /// one, PEXPIRE needs the session's ttl before reading it, so it uses the ttl
+    /// this process last saw for the session (`TTLHints`); the same MULTI returns
+    /// the stored metadata, and if the hint was out of date (another sidecar
+    /// changed the ttl, fixed an expiry or set a user) the Lua read runs at once
+    /// and puts the right expiry back. Sessions with a user, and all sessions
+    /// under --max-lifetime, always take the Lua read.
     public func read(_ id: String, mode: ReadMode, touch: Bool, on loop: EventLoop) -> EventLoopFuture<(Session, value: [UInt8]?)> {
+        if maxlife == 0 && (mode == .everything || mode == .metadata) {
+            if !touch { return fastRead(id, mode: mode, touchTTL: nil, on: loop) }
+            if let ttl = hints.ttl(of: id) { return fastRead(id, mode: mode, touchTTL: ttl, on: loop) }
+        }
+        return scriptRead(id, mode: mode, touch: touch, repair: false, on: loop)
+    }
+
+    private func scriptRead(_ id: String, mode: ReadMode, touch: Bool, repair: Bool,
+                            on loop: EventLoop) -> EventLoopFuture<(Session, value: [UInt8]?)> {
         var call = ScriptCall(Scripts.read, keys: [layout.session(id)])
         call.append(touch ? "1" : "0")
         call.append(maxlife)
         call.append(layout.userPrefix)
         call.append(id)
         switch mode {
-        case .everything: call.append("all")
-        case .metadata: call.append("meta")
+        case .everything: call.append("all"); call.append("")
+        case .metadata: call.append("meta"); call.append("")
         case .key(let k):
             call.append("field")
             call.append(bytes: KeyLayout.dataField(k))
         }
+        call.append(repair ? "1" : "0")
         return run(call, on: loop) { r in
+            if r.first?.int == 0 { self.hints.forget(id) }
             try Self.check(r.first?.int)
+            let s: Session
+            var value: [UInt8]? = nil
             switch mode {
             case .everything:
-                return (try Self.session(id: id, r, dataAt: 4), nil)
+                s = try Self.session(id: id, r, dataAt: 4)
             case .metadata:
-                return (try Self.session(id: id, r, dataAt: nil), nil)
+                s = try Self.session(id: id, r, dataAt: nil)
             case .key:
-                let s = try Self.session(id: id, r, dataAt: nil)
-                guard r.count >= 5, case .bulk(let value) = r[4] else { throw SessionError.keyNotFound }
-                return (s, value)
+                s = try Self.session(id: id, r, dataAt: nil)
+                guard r.count >= 5, case .bulk(let v) = r[4] else { throw SessionError.keyNotFound }
+                value = v
+            }
+            self.hints.remember(s)
+            return (s, value)
+        }
+    }
+
+    /// What one MULTI read found.
+    private enum FastRead {
+        case found(Session)
+        case missing
+        /// The ttl hint was out of date: the touch used the wrong ttl.
+        case stale
+    }
+
+    private func fastRead(_ id: String, mode: ReadMode, touchTTL: Int?,
+                          on loop: EventLoop) -> EventLoopFuture<(Session, value: [UInt8]?)> {
+        let key = layout.session(id)
+        var t = RedisTransaction()
+        t.append(RedisCommand("TIME"))
+        var fetch = RedisCommand(mode == .everything ? "HGETALL" : "HMGET", capacity: 128)
+        fetch.append(key)
+        if mode != .everything { for f in Meta.fields { fetch.append(f) } }
+        t.append(fetch)
+        var expiry = RedisCommand(touchTTL == nil ? "PTTL" : "PEXPIRE", capacity: 96)
+        expiry.append(key)
+        if let ttl = touchTTL { expiry.append(ttl * 1000) }
+        t.append(expiry)
+
+        let promise = loop.makePromise(of: (Session, value: [UInt8]?).self)
+        redis.exec(t, on: loop) { result in
+            let outcome: FastRead
+            do {
+                outcome = try Self.fastReadOutcome(id: id, mode: mode, touchTTL: touchTTL, result)
+            } catch {
+                return promise.fail(error)
+            }
+            switch outcome {
+            case .found(let s):
+                self.hints.remember(s)
+                promise.succeed((s, nil))
+            case .missing:
+                self.hints.forget(id)
+                promise.fail(SessionError.sessionNotFound)
+            case .stale:
+                self.scriptRead(id, mode: mode, touch: true, repair: true, on: loop).cascade(to: promise)
             }
         }
+        return promise.futureResult
+    }
+
+    private static func fastReadOutcome(id: String, mode: ReadMode, touchTTL: Int?,
+                                        _ result: Result<RESPValue, RedisError>) throws(SessionError) -> FastRead {
+        let reply: RESPValue
+        switch result {
+        case .success(let r): reply = r
+        case .failure(let e): throw .redis(e)
+        }
+        guard let r = reply.array, r.count == 3, let time = r[0].array, time.count == 2,
+              let seconds = time[0].int, let micros = time[1].int, let third = r[2].int else {
+            throw .redis(.unexpectedReply("read transaction: \(reply)"))
+        }
+        let now = seconds * 1000 + micros / 1000
+        let meta: Meta.Values
+        var data: [DataEntry] = []
+        if mode == .everything {
+            // No hash, or one without metadata (not ours): no session, as in the Lua read.
+            guard let values = Meta.parse(hash: r[1]) else { return .missing }
+            meta = values
+            data = Meta.data(fromHash: r[1])
+        } else {
+            if r[1].array?.first?.isNull == true { return .missing }
+            meta = try Meta.parse(r[1])
+        }
+        let pttl: Int64
+        if let ttl = touchTTL {
+            guard meta.ttl == ttl, meta.expiresAt == nil, meta.user == nil else { return .stale }
+            pttl = Int64(ttl) * 1000
+        } else {
+            // -2: the key expired between HGETALL and PTTL cannot happen inside MULTI; -1 only if someone PERSISTed it.
+            pttl = max(third, 0)
+        }
+        return .found(Session(id: id, data: data, ttl: meta.ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
+                              createdMilliseconds: meta.created, user: meta.user, version: meta.version,
+                              fixedExpiry: meta.expiresAt))
     }
 
     // MARK: Replace
@@ -194,6 +302,7 @@ public final class SessionStore: Sendable {
             try Self.check(r.first?.int)
             var s = try Self.session(id: id, r, dataAt: nil)
             s.data = data
+            self.hints.remember(s)
             return (s, r.first?.int == 2)
         }
     }
@@ -218,7 +327,9 @@ public final class SessionStore: Sendable {
         for k in delete { call.append(bytes: KeyLayout.dataField(k)) }
         return run(call, on: loop) { r in
             try Self.check(r.first?.int)
-            return try Self.session(id: id, r, dataAt: withData ? 4 : nil)
+            let s = try Self.session(id: id, r, dataAt: withData ? 4 : nil)
+            self.hints.remember(s)
+            return s
         }
     }
 
@@ -229,6 +340,7 @@ public final class SessionStore: Sendable {
         var call = ScriptCall(Scripts.delete, keys: [layout.session(id)])
         call.append(layout.userPrefix)
         call.append(id)
+        hints.forget(id)
         return run(call, on: loop).map { r in (r.first?.int ?? 0) > 0 }
     }
 
@@ -246,7 +358,9 @@ public final class SessionStore: Sendable {
         call.append(id)
         return run(call, on: loop) { r in
             try Self.check(r.first?.int)
-            return try Self.session(id: id, r, dataAt: nil)
+            let s = try Self.session(id: id, r, dataAt: nil)
+            self.hints.remember(s)
+            return s
         }
     }
 
@@ -265,7 +379,10 @@ public final class SessionStore: Sendable {
                 if r.first?.int == -2 && left > 0 { return attempt(left - 1) }
                 return loop.makeCompletedFuture {
                     try Self.check(r.first?.int)
-                    return try Self.session(id: newID, r, dataAt: 4)
+                    let s = try Self.session(id: newID, r, dataAt: 4)
+                    self.hints.forget(id)
+                    self.hints.remember(s)
+                    return s
                 }
             }
         }
@@ -351,5 +468,31 @@ public final class SessionStore: Sendable {
             out.append(c)
         }
         return out
+    }
+}
+
+/// The idle timeout this process last saw for each session it served, for the
+/// MULTI read (`SessionStore.read`). Only sessions a fast read may touch are
+/// kept: sliding expiry, no user. A wrong hint costs one extra round trip,
+/// never a wrong answer; the map is bounded and simply starts over when full.
+final class TTLHints: Sendable {
+    static let capacity = 100_000
+    private let map = Mutex<[String: Int]>([:])
+
+    func ttl(of id: String) -> Int? {
+        map.withLock { $0[id] }
+    }
+
+    func remember(_ s: Session) {
+        guard s.user == nil && s.fixedExpiry == nil else { return forget(s.id) }
+        map.withLock { map in
+            if map[s.id] == s.ttl { return }
+            if map.count >= Self.capacity { map.removeAll(keepingCapacity: true) }
+            map[s.id] = s.ttl
+        }
+    }
+
+    func forget(_ id: String) {
+        map.withLock { _ = $0.removeValue(forKey: id) }
     }
 }
