@@ -29,15 +29,34 @@ enum Hiredis {
     }
 }
 
+/// hiredis's RESP parser, with reply-object callbacks that append each element to
+/// a flat `RedisReply` instead of allocating hiredis's own reply tree.
 final class HiredisReader {
     private let reader: UnsafeMutablePointer<redisReader>
+    private let functions: UnsafeMutablePointer<redisReplyObjectFunctions>
+    private let builder = ReplyBuilder()
 
     init() {
-        guard let r = redisReaderCreate() else { fatalError("redisReaderCreate failed (out of memory)") }
+        functions = .allocate(capacity: 1)
+        functions.initialize(to: redisReplyObjectFunctions(
+            createString: { task, str, len in
+                ReplyBuilder.of(task).string(type: task!.pointee.type, UnsafeRawBufferPointer(start: str, count: len))
+            },
+            createArray: { task, count in ReplyBuilder.of(task).array(count) },
+            createInteger: { task, value in ReplyBuilder.of(task).integer(Int64(value)) },
+            createNil: { task in ReplyBuilder.of(task).null() },
+            freeObject: { _ in }))
+        guard let r = redisReaderCreateWithFunctions(functions) else { fatalError("redisReaderCreate failed (out of memory)") }
         reader = r
+        // Every task hiredis creates copies this pointer; the builder lives as long as the reader.
+        reader.pointee.privdata = Unmanaged.passUnretained(builder).toOpaque()
     }
 
-    deinit { redisReaderFree(reader) }
+    deinit {
+        redisReaderFree(reader)
+        functions.deinitialize(count: 1)
+        functions.deallocate()
+    }
 
     func feed(_ buffer: ByteBuffer) throws(RedisError) {
         let rc = buffer.withUnsafeReadableBytes { bytes -> Int32 in
@@ -47,14 +66,12 @@ final class HiredisReader {
         if rc != REDIS_OK { throw RedisError.protocolError(errorString) }
     }
 
-    /// The next complete reply, or nil when more bytes are needed.
-    func next() throws(RedisError) -> RESPValue? {
+    /// The next complete reply, or nil until more bytes arrive.
+    func next() throws(RedisError) -> RedisReply? {
         var raw: UnsafeMutableRawPointer? = nil
         if redisReaderGetReply(reader, &raw) != REDIS_OK { throw RedisError.protocolError(errorString) }
-        guard let raw else { return nil }
-        let reply = raw.assumingMemoryBound(to: redisReply.self)
-        defer { freeReplyObject(raw) }
-        return Self.convert(reply)
+        guard raw != nil else { return nil }
+        return builder.take()
     }
 
     private var errorString: String {
@@ -63,27 +80,56 @@ final class HiredisReader {
             return String(decoding: bytes, as: UTF8.self)
         }
     }
+}
 
-    private static func convert(_ r: UnsafeMutablePointer<redisReply>) -> RESPValue {
-        let reply = r.pointee
-        switch reply.type {
-        case REDIS_REPLY_STRING:
-            return .bulk(Array(UnsafeRawBufferPointer(start: reply.str, count: reply.len)))
-        case REDIS_REPLY_STATUS:
-            return .status(String(decoding: UnsafeRawBufferPointer(start: reply.str, count: reply.len), as: UTF8.self))
-        case REDIS_REPLY_ERROR:
-            return .error(String(decoding: UnsafeRawBufferPointer(start: reply.str, count: reply.len), as: UTF8.self))
-        case REDIS_REPLY_INTEGER:
-            return .integer(Int64(reply.integer))
-        case REDIS_REPLY_ARRAY:
-            var out: [RESPValue] = []
-            out.reserveCapacity(reply.elements)
-            for i in 0..<reply.elements {
-                if let child = reply.element[i] { out.append(convert(child)) } else { out.append(.null) }
-            }
-            return .array(out)
-        default:
-            return .null
-        }
+/// Collects the elements hiredis reports for the reply being parsed.
+final class ReplyBuilder {
+    private var elements: [RedisReply.Element] = []
+    private var bytes: ByteBuffer?
+    private var elementsHint = 4
+    private var bytesHint = 64
+
+    /// What the callbacks return to hiredis: any non-NULL pointer (NULL means out
+    /// of memory); hiredis only hands it back to `freeObject`, which ignores it.
+    private static var marker: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: 0x1) }
+
+    static func of(_ task: UnsafePointer<redisReadTask>?) -> ReplyBuilder {
+        Unmanaged<ReplyBuilder>.fromOpaque(task!.pointee.privdata).takeUnretainedValue()
+    }
+
+    private func append(_ e: RedisReply.Element) -> UnsafeMutableRawPointer? {
+        if elements.isEmpty { elements.reserveCapacity(elementsHint) }
+        elements.append(e)
+        return Self.marker
+    }
+
+    func string(type: Int32, _ text: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer? {
+        if bytes == nil { bytes = ByteBufferAllocator().buffer(capacity: max(bytesHint, text.count)) }
+        let offset = Int32(truncatingIfNeeded: bytes!.writerIndex)
+        bytes!.writeBytes(text)
+        let kind: RedisReply.Kind = type == REDIS_REPLY_STATUS ? .status : type == REDIS_REPLY_ERROR ? .error : .bulk
+        return append(.init(kind: kind, count: Int32(truncatingIfNeeded: text.count), offset: offset, integer: 0))
+    }
+
+    func array(_ count: Int32) -> UnsafeMutableRawPointer? {
+        append(.init(kind: .array, count: count, offset: 0, integer: 0))
+    }
+
+    func integer(_ value: Int64) -> UnsafeMutableRawPointer? {
+        append(.init(kind: .integer, count: 0, offset: 0, integer: value))
+    }
+
+    func null() -> UnsafeMutableRawPointer? {
+        append(.init(kind: .null, count: 0, offset: 0, integer: 0))
+    }
+
+    /// The finished reply; the next one starts empty, sized like this one.
+    func take() -> RedisReply {
+        let reply = RedisReply(elements: elements, bytes: bytes ?? ByteBuffer())
+        elementsHint = max(4, elements.count)
+        bytesHint = max(64, bytes?.readableBytes ?? 0)
+        elements = []
+        bytes = nil
+        return reply
     }
 }

@@ -37,14 +37,14 @@ public enum RESPValue: Sendable, Equatable {
     }
 
     /// A decimal integer (what Redis stores for numbers), without a String on the way.
-    static func parseInt(_ b: [UInt8]) -> Int64? {
+    static func parseInt<C: RandomAccessCollection>(_ b: C) -> Int64? where C.Element == UInt8, C.Index == Int {
         guard !b.isEmpty, b.count <= 20 else { return nil }
-        var i = 0
-        let negative = b[0] == UInt8(ascii: "-")
-        if negative { i = 1 }
-        guard i < b.count else { return nil }
+        var i = b.startIndex
+        let negative = b[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        guard i < b.endIndex else { return nil }
         var v: Int64 = 0
-        while i < b.count {
+        while i < b.endIndex {
             let d = b[i] &- 0x30
             guard d < 10 else { return nil }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)

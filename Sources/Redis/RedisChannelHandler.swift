@@ -26,7 +26,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
-        let promise: EventLoopPromise<RESPValue>
+        let promise: EventLoopPromise<RedisReply>
         let deadline: NIODeadline
         let start: NIODeadline
         /// Replies to drop before the one that completes the promise (a transaction's `+OK`/`+QUEUED`).
@@ -59,7 +59,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
     }
 
     /// Queues a command (or transaction); its reply (or failure) completes `promise`. On the loop only.
-    func enqueue(_ outgoing: Outgoing, promise: EventLoopPromise<RESPValue>, deadline: NIODeadline) {
+    func enqueue(_ outgoing: Outgoing, promise: EventLoopPromise<RedisReply>, deadline: NIODeadline) {
         guard let context = ready(promise) else { return }
         let skip: Int
         switch outgoing {
@@ -75,7 +75,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
     }
 
     /// The context, if commands can be queued now; otherwise fails `promise`.
-    private func ready(_ promise: EventLoopPromise<RESPValue>) -> ChannelHandlerContext? {
+    private func ready(_ promise: EventLoopPromise<RedisReply>) -> ChannelHandlerContext? {
         guard let context, failure == nil else {
             promise.fail(failure ?? .connectionUnavailable("connection to Redis closed"))
             return nil

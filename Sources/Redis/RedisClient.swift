@@ -34,8 +34,8 @@ public final class RedisClient: Sendable {
     public func send(_ command: RedisCommand, on eventLoop: EventLoop) -> EventLoopFuture<RESPValue> {
         let deadline = NIODeadline.now() + configuration.timeout
         return manager(for: eventLoop).send(command, deadline: deadline).flatMapThrowing { reply in
-            if case .error(let message) = reply { throw RedisError.server(message) }
-            return reply
+            if let message = reply.errorMessage { throw RedisError.server(message) }
+            return reply.value
         }
     }
 
@@ -43,13 +43,13 @@ public final class RedisClient: Sendable {
     /// hands EXEC's reply (the array of the commands' replies) to `completion` on
     /// `eventLoop`'s connection loop; the caller owns the only promise on the way.
     public func exec(_ transaction: consuming RedisTransaction, on eventLoop: EventLoop,
-                     _ completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) {
+                     _ completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) {
         let deadline = NIODeadline.now() + configuration.timeout
         transaction.finish()
         manager(for: eventLoop).send(.transaction(transaction), deadline: deadline).whenComplete { result in
             switch result {
-            case .success(.error(let message)): completion(.failure(.server(message)))
-            case .success(let value): completion(.success(value))
+            case .success(let reply) where reply.errorMessage != nil: completion(.failure(.server(reply.errorMessage!)))
+            case .success(let reply): completion(.success(reply))
             case .failure(let error): completion(.failure(error as? RedisError ?? .connectionUnavailable("\(error)")))
             }
         }
@@ -69,7 +69,7 @@ public final class RedisClient: Sendable {
         let manager = self.manager(for: eventLoop)
         let promise = manager.eventLoop.makePromise(of: T.self)
         manager.send(call.command(usingSHA: true), deadline: deadline).whenComplete { result in
-            if case .success(.error(let message)) = result, message.hasPrefix("NOSCRIPT") {
+            if case .success(let reply) = result, reply.errorMessage?.hasPrefix("NOSCRIPT") == true {
                 manager.send(call.command(usingSHA: false), deadline: deadline).whenComplete { result in
                     Self.settle(promise, result, transform)
                 }
@@ -80,12 +80,12 @@ public final class RedisClient: Sendable {
         return promise.futureResult
     }
 
-    private static func settle<T: Sendable>(_ promise: EventLoopPromise<T>, _ result: Result<RESPValue, Error>,
+    private static func settle<T: Sendable>(_ promise: EventLoopPromise<T>, _ result: Result<RedisReply, Error>,
                                   _ transform: (Result<RESPValue, RedisError>) throws -> T) {
         let reply: Result<RESPValue, RedisError>
         switch result {
-        case .success(.error(let message)): reply = .failure(.server(message))
-        case .success(let value): reply = .success(value)
+        case .success(let r) where r.errorMessage != nil: reply = .failure(.server(r.errorMessage!))
+        case .success(let r): reply = .success(r.value)
         case .failure(let error): reply = .failure(error as? RedisError ?? .connectionUnavailable("\(error)"))
         }
         do {
@@ -141,11 +141,11 @@ final class ConnectionManager: Sendable {
         self.state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: eventLoop)
     }
 
-    func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
+    func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
         send(.command(command), deadline: deadline)
     }
 
-    func send(_ outgoing: Outgoing, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
+    func send(_ outgoing: Outgoing, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
         guard eventLoop.inEventLoop else {
             return eventLoop.flatSubmit { self.send(outgoing, deadline: deadline) }
         }

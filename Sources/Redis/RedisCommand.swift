@@ -109,7 +109,50 @@ public struct RedisTransaction: Sendable {
         commandCount += 1
     }
 
-    /// Closes the transaction with EXEC.
+    // Commands written straight into the transaction, without a RedisCommand each
+    // (the session read's transaction is built on every page view).
+
+    public mutating func append(_ name: StaticString) {
+        header(1, name)
+    }
+
+    public mutating func append(_ name: StaticString, _ key: String) {
+        header(2, name)
+        bulk(key)
+    }
+
+    public mutating func append(_ name: StaticString, _ key: String, _ value: Int) {
+        header(3, name)
+        bulk(key)
+        bulk(String(value))
+    }
+
+    public mutating func append(_ name: StaticString, _ key: String, _ fields: [String]) {
+        header(2 + fields.count, name)
+        bulk(key)
+        for f in fields { bulk(f) }
+    }
+
+    private mutating func header(_ arguments: Int, _ name: StaticString) {
+        encoded.writeInteger(UInt8(ascii: "*"))
+        encoded.writeRESPDecimal(arguments)
+        encoded.writeStaticString("\r\n$")
+        encoded.writeRESPDecimal(name.utf8CodeUnitCount)
+        encoded.writeStaticString("\r\n")
+        encoded.writeStaticString(name)
+        encoded.writeStaticString("\r\n")
+        commandCount += 1
+    }
+
+    private mutating func bulk(_ s: String) {
+        encoded.writeInteger(UInt8(ascii: "$"))
+        encoded.writeRESPDecimal(s.utf8.count)
+        encoded.writeStaticString("\r\n")
+        encoded.writeString(s)
+        encoded.writeStaticString("\r\n")
+    }
+
+    /// Closes the transaction with EXEC (`RedisClient.exec` does).
     mutating func finish() {
         encoded.writeStaticString("*1\r\n$4\r\nEXEC\r\n")
         commandCount += 1

@@ -64,8 +64,8 @@ final class RedisConnection: Sendable {
                 return EventLoopFuture.whenAllComplete(replies, on: eventLoop).flatMapThrowing { results in
                     for result in results {
                         switch result {
-                        case .success(.error(let message)):
-                            throw RedisError.server(message)
+                        case .success(let reply) where reply.errorMessage != nil:
+                            throw RedisError.server(reply.errorMessage!)
                         case .failure(let error):
                             throw error
                         default:
@@ -81,12 +81,12 @@ final class RedisConnection: Sendable {
     }
 
     /// Sends one command; the reply may be an error reply (`.error`), which callers decide about.
-    func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
+    func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
         send(.command(command), deadline: deadline)
     }
 
-    func send(_ outgoing: Outgoing, deadline: NIODeadline) -> EventLoopFuture<RESPValue> {
-        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+    func send(_ outgoing: Outgoing, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
+        let promise = channel.eventLoop.makePromise(of: RedisReply.self)
         if channel.eventLoop.inEventLoop {
             handler.value.enqueue(outgoing, promise: promise, deadline: deadline)
         } else {

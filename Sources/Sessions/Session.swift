@@ -83,4 +83,41 @@ enum Meta {
         guard let ttl, let created, let version else { return nil }
         return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version)
     }
+
+    /// `parse(hash:)` on a flat reply: the HGETALL array at `at`.
+    static func parse(hashIn r: RedisReply, at: Int) -> Values? {
+        var ttl: Int?, created: Int64?, version: Int64?, expiresAt: Int64?, user: String?
+        var i = r.firstChild(at)
+        let end = r.next(at)
+        while i + 1 < end {
+            let f = r.view(i)
+            if f.starts(with: metaPrefix) {
+                if f.elementsEqual(names[0]) { ttl = r.int(i + 1).map { Int($0) } }
+                else if f.elementsEqual(names[1]) { created = r.int(i + 1) }
+                else if f.elementsEqual(names[4]) { version = r.int(i + 1) }
+                else if f.elementsEqual(names[2]) { expiresAt = r.int(i + 1) }
+                else if f.elementsEqual(names[3]) { user = String(decoding: r.view(i + 1), as: UTF8.self) }
+            }
+            i += 2
+        }
+        guard let ttl, let created, let version else { return nil }
+        return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version)
+    }
+
+    /// `data(fromHash:)` on a flat reply.
+    static func data(hashIn r: RedisReply, at: Int) -> [DataEntry] {
+        var out: [DataEntry] = []
+        out.reserveCapacity(r.count(at) / 2)
+        let prefix = KeyLayout.dataFieldPrefix
+        var i = r.firstChild(at)
+        let end = r.next(at)
+        while i + 1 < end {
+            let f = r.view(i)
+            if f.starts(with: prefix) {
+                out.append(DataEntry(key: Array(f.dropFirst(prefix.count)), json: Array(r.view(i + 1))))
+            }
+            i += 2
+        }
+        return out
+    }
 }

@@ -205,16 +205,18 @@ public final class SessionStore: Sendable {
     private func fastRead(_ id: String, mode: ReadMode, touchTTL: Int?,
                           on loop: EventLoop) -> EventLoopFuture<(Session, value: [UInt8]?)> {
         let key = layout.session(id)
-        var t = RedisTransaction()
-        t.append(RedisCommand("TIME"))
-        var fetch = RedisCommand(mode == .everything ? "HGETALL" : "HMGET", capacity: 128)
-        fetch.append(key)
-        if mode != .everything { for f in Meta.fields { fetch.append(f) } }
-        t.append(fetch)
-        var expiry = RedisCommand(touchTTL == nil ? "PTTL" : "PEXPIRE", capacity: 96)
-        expiry.append(key)
-        if let ttl = touchTTL { expiry.append(ttl * 1000) }
-        t.append(expiry)
+        var t = RedisTransaction(capacity: 160 + 2 * key.utf8.count)
+        t.append("TIME")
+        if mode == .everything {
+            t.append("HGETALL", key)
+        } else {
+            t.append("HMGET", key, Meta.fields)
+        }
+        if let ttl = touchTTL {
+            t.append("PEXPIRE", key, ttl * 1000)
+        } else {
+            t.append("PTTL", key)
+        }
 
         let promise = loop.makePromise(of: (Session, value: [UInt8]?).self)
         redis.exec(t, on: loop) { result in
@@ -238,35 +240,39 @@ public final class SessionStore: Sendable {
         return promise.futureResult
     }
 
+    /// Reads EXEC's reply `[TIME, HGETALL | HMGET, PEXPIRE | PTTL]` in place.
     private static func fastReadOutcome(id: String, mode: ReadMode, touchTTL: Int?,
-                                        _ result: Result<RESPValue, RedisError>) throws(SessionError) -> FastRead {
-        let reply: RESPValue
+                                        _ result: Result<RedisReply, RedisError>) throws(SessionError) -> FastRead {
+        let r: RedisReply
         switch result {
-        case .success(let r): reply = r
+        case .success(let reply): r = reply
         case .failure(let e): throw .redis(e)
         }
-        guard let r = reply.array, r.count == 3, let time = r[0].array, time.count == 2,
-              let seconds = time[0].int, let micros = time[1].int, let third = r[2].int else {
-            throw .redis(.unexpectedReply("read transaction: \(reply)"))
+        let time = r.firstChild(RedisReply.root)
+        let fetched = r.next(time)
+        guard r.kind(RedisReply.root) == .array, r.count(RedisReply.root) == 3, r.kind(time) == .array, r.count(time) == 2,
+              let seconds = r.int(time + 1), let micros = r.int(time + 2), r.kind(fetched) == .array,
+              let third = r.int(r.next(fetched)) else {
+            throw .redis(.unexpectedReply("read transaction: \(r.value)"))
         }
         let now = seconds * 1000 + micros / 1000
         let meta: Meta.Values
         var data: [DataEntry] = []
         if mode == .everything {
             // No hash, or one without metadata (not ours): no session, as in the Lua read.
-            guard let values = Meta.parse(hash: r[1]) else { return .missing }
+            guard let values = Meta.parse(hashIn: r, at: fetched) else { return .missing }
             meta = values
-            data = Meta.data(fromHash: r[1])
+            data = Meta.data(hashIn: r, at: fetched)
         } else {
-            if r[1].array?.first?.isNull == true { return .missing }
-            meta = try Meta.parse(r[1])
+            if r.kind(fetched + 1) == .null { return .missing }
+            meta = try Meta.parse(r.value.array![1])
         }
         let pttl: Int64
         if let ttl = touchTTL {
             guard meta.ttl == ttl, meta.expiresAt == nil, meta.user == nil else { return .stale }
             pttl = Int64(ttl) * 1000
         } else {
-            // -2: the key expired between HGETALL and PTTL cannot happen inside MULTI; -1 only if someone PERSISTed it.
+            // -1 only if someone PERSISTed the key; report no time left rather than a negative one.
             pttl = max(third, 0)
         }
         return .found(Session(id: id, data: data, ttl: meta.ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,

@@ -31,7 +31,7 @@ import Testing
         var replies: [RESPValue] = []
         for byte in wire.utf8 {
             try reader.feed(ByteBuffer(bytes: [byte]))
-            while let r = try reader.next() { replies.append(r) }
+            while let r = try reader.next() { replies.append(r.value) }
         }
         #expect(replies == [
             .status("OK"), .integer(42), .null,
@@ -40,10 +40,26 @@ import Testing
         ])
     }
 
+    @Test func flatRepliesWalkLikeTrees() throws {
+        let reader = HiredisReader()
+        try reader.feed(ByteBuffer(string: "*4\r\n*2\r\n$1\r\na\r\n:5\r\n*0\r\n$-1\r\n*1\r\n-ERR x\r\n"))
+        let r = try #require(try reader.next())
+        #expect(r.kind(0) == .array && r.count(0) == 4)
+        let first = r.firstChild(0)
+        #expect(r.kind(first) == .array && String(decoding: r.view(first + 1), as: UTF8.self) == "a" && r.int(first + 2) == 5)
+        let empty = r.next(first)
+        #expect(r.kind(empty) == .array && r.count(empty) == 0)
+        #expect(r.kind(r.next(empty)) == .null)
+        #expect(r.next(0) == 8)
+        #expect(r.errorMessage == nil)
+        #expect(r.value == .array([.array([.bulk([0x61]), .integer(5)]), .array([]), .null, .array([.error("ERR x")])]))
+        #expect(try reader.next() == nil)
+    }
+
     @Test func bulkStringsKeepTheirBytes() throws {
         let reader = HiredisReader()
         try reader.feed(ByteBuffer(bytes: Array("$4\r\n".utf8) + [0x00, 0x0D, 0x0A, 0xFF] + Array("\r\n".utf8)))
-        #expect(try reader.next() == .bulk([0x00, 0x0D, 0x0A, 0xFF]))
+        #expect(try reader.next()?.value == .bulk([0x00, 0x0D, 0x0A, 0xFF]))
         #expect(try reader.next() == nil)
     }
 
