@@ -218,7 +218,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     let problem = Problem(error)
                     if problem.status.code >= 500 {
                         var logger = self.app.logger
-                        logger[metadataKey: "request_id"] = .string(requestID)
+                        logger[metadataKey: "request_id"] = .string(requestID.description)
                         if let id = route.sessionID { logger[metadataKey: "session"] = .string(SessionTag.of(id)) }
                         logger.warning("request failed", metadata: [
                             "route": "\(route.name)", "method": "\(head.method.rawValue)",
@@ -234,7 +234,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Output
 
     private func respond(context: ChannelHandlerContext, _ response: Response, to request: HTTPRequestHead,
-                         route: String, requestID: String, start: NIODeadline) {
+                         route: String, requestID: RequestID, start: NIODeadline) {
         // We never upgrade (h2c, websocket) or tunnel: answer such requests and close,
         // as a client that asked may already be speaking another protocol.
         let keepAlive = request.isKeepAlive && !quiescing && request.method != .CONNECT
@@ -314,7 +314,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
 /// Serialises a response: status line, headers and body in one buffer, one write.
 enum ResponseEncoder {
-    static func encode(_ response: Response, version: HTTPVersion, isHEAD: Bool, keepAlive: Bool, requestID: String,
+    static func encode(_ response: Response, version: HTTPVersion, isHEAD: Bool, keepAlive: Bool, requestID: RequestID,
                        allocator: ByteBufferAllocator) -> ByteBuffer {
         let bodyBytes = response.body?.readableBytes ?? 0
         var out = allocator.buffer(capacity: 192 + (isHEAD ? 0 : bodyBytes))
@@ -330,7 +330,7 @@ enum ResponseEncoder {
             out.writeStaticString("\r\n")
         }
         out.writeStaticString("X-Request-ID: ")
-        out.writeString(requestID)
+        requestID.write(into: &out)
         if response.status != .noContent {
             out.writeStaticString("\r\nContent-Length: ")
             out.writeDecimal(bodyBytes)
@@ -364,11 +364,16 @@ extension ByteBuffer {
 }
 
 /// `X-Request-ID`: the caller's, when it is a sane token, else a fresh one.
-enum RequestID {
-    static func from(_ headers: HTTPHeaders) -> String {
+/// A fresh one stays a number until something prints it: most are only
+/// written into their response, as 16 hex digits, never built as a String.
+struct RequestID: CustomStringConvertible, Sendable {
+    private let given: String?
+    private let generated: UInt64
+
+    static func from(_ headers: HTTPHeaders) -> RequestID {
         if let given = headers.first(name: "X-Request-ID"), (1...128).contains(given.utf8.count),
            given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
-            return given
+            return RequestID(given: given, generated: 0)
         }
         return generate()
     }
@@ -378,18 +383,29 @@ enum RequestID {
 
     /// Unique within the process and unguessable across runs, without a getrandom
     /// call per request: SplitMix64 over a random seed plus a counter.
-    static func generate() -> String {
+    static func generate() -> RequestID {
         var z = seed &+ counter.add(1, ordering: .relaxed).newValue &* 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z ^= z >> 31
-        return String(unsafeUninitializedCapacity: 16) { buf in
-            for i in 0..<16 {
-                let nibble = UInt8(truncatingIfNeeded: z >> (60 - 4 * UInt64(i))) & 0xF
-                buf[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-            }
-            return 16
+        return RequestID(given: nil, generated: z)
+    }
+
+    func write(into buffer: inout ByteBuffer) {
+        if let given {
+            buffer.writeString(given)
+            return
         }
+        for i in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: generated >> (60 - 4 * UInt64(i))) & 0xF
+            buffer.writeInteger(nibble < 10 ? 0x30 + nibble : 0x57 + nibble)
+        }
+    }
+
+    var description: String {
+        var b = ByteBuffer()
+        write(into: &b)
+        return String(buffer: b)
     }
 }
 

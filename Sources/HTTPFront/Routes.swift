@@ -55,6 +55,20 @@ enum Route: Equatable {
     /// Methods the route answers; HEAD goes wherever GET does.
     var allowed: [HTTPMethod] {
         switch self {
+        case .healthz, .readyz, .metrics, .openapi: return Self.probeMethods
+        case .sessions: return Self.collectionMethods
+        case .session: return Self.sessionMethods
+        default: return allowedElsewhere
+        }
+    }
+
+    // The common tables are built once, not per request.
+    private static let probeMethods: [HTTPMethod] = [.GET, .HEAD]
+    private static let collectionMethods: [HTTPMethod] = [.POST, .DELETE]
+    private static let sessionMethods: [HTTPMethod] = [.GET, .HEAD, .PUT, .PATCH, .DELETE]
+
+    private var allowedElsewhere: [HTTPMethod] {
+        switch self {
         case .healthz, .readyz, .metrics, .openapi: return [.GET, .HEAD]
         case .sessions: return [.POST, .DELETE]
         case .session: return [.GET, .HEAD, .PUT, .PATCH, .DELETE]
