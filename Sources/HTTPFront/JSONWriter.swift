@@ -40,12 +40,12 @@ extension ByteBuffer {
         writeJSONString(s.id)
         writeStaticString(",\"data\":{")
         var first = true
-        for entry in s.data {
+        s.forEachData { key, json in
             if !first { writeInteger(UInt8(ascii: ",")) }
             first = false
-            writeJSONString(entry.key)
+            writeJSONString(key)
             writeInteger(UInt8(ascii: ":"))
-            writeBytes(entry.json)
+            writeBytes(json)
         }
         writeStaticString("},")
         writeExpiryFields(s)

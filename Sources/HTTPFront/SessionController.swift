@@ -172,7 +172,7 @@ struct SessionController: Sendable {
     // MARK: Helpers
 
     private func sessionResponse(_ s: Session, status: HTTPResponseStatus) -> Response {
-        var body = allocator.buffer(capacity: 192 + s.data.reduce(0) { $0 + $1.key.count + $1.json.count + 4 })
+        var body = allocator.buffer(capacity: 256 + s.dataByteCount)
         body.writeSession(s)
         return .json(status, body, etag: s.etag)
     }

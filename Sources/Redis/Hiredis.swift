@@ -40,11 +40,11 @@ final class HiredisReader {
         functions = .allocate(capacity: 1)
         functions.initialize(to: redisReplyObjectFunctions(
             createString: { task, str, len in
-                ReplyBuilder.of(task).string(type: task!.pointee.type, UnsafeRawBufferPointer(start: str, count: len))
+                ReplyBuilder.with(task) { $0.string(type: task!.pointee.type, UnsafeRawBufferPointer(start: str, count: len)) }
             },
-            createArray: { task, count in ReplyBuilder.of(task).array(count) },
-            createInteger: { task, value in ReplyBuilder.of(task).integer(Int64(value)) },
-            createNil: { task in ReplyBuilder.of(task).null() },
+            createArray: { task, count in ReplyBuilder.with(task) { $0.array(count) } },
+            createInteger: { task, value in ReplyBuilder.with(task) { $0.integer(Int64(value)) } },
+            createNil: { task in ReplyBuilder.with(task) { $0.null() } },
             freeObject: { _ in }))
         guard let r = redisReaderCreateWithFunctions(functions) else { fatalError("redisReaderCreate failed (out of memory)") }
         reader = r
@@ -93,8 +93,11 @@ final class ReplyBuilder {
     /// of memory); hiredis only hands it back to `freeObject`, which ignores it.
     private static var marker: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: 0x1) }
 
-    static func of(_ task: UnsafePointer<redisReadTask>?) -> ReplyBuilder {
-        Unmanaged<ReplyBuilder>.fromOpaque(task!.pointee.privdata).takeUnretainedValue()
+    /// The builder behind a hiredis task, without a retain/release per element:
+    /// the reader holds the builder for as long as hiredis can call back.
+    static func with(_ task: UnsafePointer<redisReadTask>?,
+                     _ body: (ReplyBuilder) -> UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+        Unmanaged<ReplyBuilder>.fromOpaque(task!.pointee.privdata)._withUnsafeGuaranteedRef(body)
     }
 
     private func append(_ e: RedisReply.Element) -> UnsafeMutableRawPointer? {

@@ -36,6 +36,18 @@ public struct RedisReply: Sendable {
         return bytes.viewBytes(at: bytes.readerIndex + Int(e.offset), length: Int(e.count))!
     }
 
+    /// Offsets of a string element's bytes in `withBytes`'s buffer.
+    public func range(_ i: Int) -> Range<Int> {
+        let e = elements[i]
+        return Int(e.offset)..<Int(e.offset) + Int(e.count)
+    }
+
+    /// All string bytes of the reply, addressed with `range`: hot paths read
+    /// elements in place without a ByteBufferView (and its retain) per element.
+    public func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try bytes.withUnsafeReadableBytes(body)
+    }
+
     /// An integer element, or a string holding a decimal integer (as Redis stores numbers).
     public func int(_ i: Int) -> Int64? {
         switch elements[i].kind {
@@ -59,6 +71,9 @@ public struct RedisReply: Sendable {
         }
         return end
     }
+
+    /// Bytes of all its strings together.
+    public var byteCount: Int { bytes.readableBytes }
 
     public var errorMessage: String? {
         elements[0].kind == .error ? String(decoding: view(0), as: UTF8.self) : nil

@@ -16,6 +16,53 @@ public struct Session: Sendable, Equatable {
     public var version: Int64
     /// Set when `expires_at` fixed the expiry (no sliding).
     public var fixedExpiry: Int64?
+    /// The data as a read's HGETALL returned it, when it came that way: written
+    /// out in place (`forEachData`) instead of copied into `data` entry by entry.
+    var hash: HashData?
+
+    public init(id: String, data: [DataEntry], ttl: Int, expiresInMilliseconds: Int64, nowMilliseconds: Int64,
+                createdMilliseconds: Int64, user: String?, version: Int64, fixedExpiry: Int64?) {
+        self.id = id
+        self.data = data
+        self.ttl = ttl
+        self.expiresInMilliseconds = expiresInMilliseconds
+        self.nowMilliseconds = nowMilliseconds
+        self.createdMilliseconds = createdMilliseconds
+        self.user = user
+        self.version = version
+        self.fixedExpiry = fixedExpiry
+    }
+
+    /// Calls `body` with each data key (without `data:`) and raw JSON value, in stored order.
+    public func forEachData(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+        if let hash {
+            hash.forEach(body)
+        } else {
+            for entry in data {
+                entry.key.withUnsafeBytes { key in entry.json.withUnsafeBytes { json in body(key, json) } }
+            }
+        }
+    }
+
+    /// Bytes of all keys and values (to size a response buffer).
+    public var dataByteCount: Int {
+        if let hash { return hash.byteCount }
+        return data.reduce(0) { $0 + $1.key.count + $1.json.count }
+    }
+
+    /// `data`, also when the session was read as a hash.
+    public var entries: [DataEntry] {
+        guard let hash else { return data }
+        var out: [DataEntry] = []
+        hash.forEach { out.append(DataEntry(key: Array($0), json: Array($1))) }
+        return out
+    }
+
+    public static func == (a: Session, b: Session) -> Bool {
+        a.id == b.id && a.entries == b.entries && a.ttl == b.ttl && a.expiresInMilliseconds == b.expiresInMilliseconds
+            && a.nowMilliseconds == b.nowMilliseconds && a.createdMilliseconds == b.createdMilliseconds
+            && a.user == b.user && a.version == b.version && a.fixedExpiry == b.fixedExpiry
+    }
 
     public var expiresIn: Int64 { Timestamps.seconds(fromMilliseconds: expiresInMilliseconds) }
     public var expiresAtMilliseconds: Int64 { nowMilliseconds + expiresInMilliseconds }
@@ -24,6 +71,31 @@ public struct Session: Sendable, Equatable {
 }
 
 /// The metadata fields of the hash, fetched with HMGET in this order by every script.
+/// The `data:` fields of an HGETALL reply, left in the reply's buffer.
+struct HashData: Sendable {
+    let reply: RedisReply
+    /// Index of the HGETALL array in `reply`.
+    let at: Int
+
+    func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+        let prefix = KeyLayout.dataFieldPrefix.count
+        reply.withBytes { bytes in
+            var i = reply.firstChild(at)
+            let end = reply.next(at)
+            while i + 1 < end {
+                let field = UnsafeRawBufferPointer(rebasing: bytes[reply.range(i)])
+                if field.count >= prefix && field.starts(with: KeyLayout.dataFieldPrefix) {
+                    body(UnsafeRawBufferPointer(rebasing: field[prefix...]),
+                         UnsafeRawBufferPointer(rebasing: bytes[reply.range(i + 1)]))
+                }
+                i += 2
+            }
+        }
+    }
+
+    var byteCount: Int { reply.byteCount }
+}
+
 enum Meta {
     static let fields = ["meta:ttl", "meta:created", "meta:expires_at", "meta:user", "meta:version"]
 
@@ -87,37 +159,23 @@ enum Meta {
     /// `parse(hash:)` on a flat reply: the HGETALL array at `at`.
     static func parse(hashIn r: RedisReply, at: Int) -> Values? {
         var ttl: Int?, created: Int64?, version: Int64?, expiresAt: Int64?, user: String?
-        var i = r.firstChild(at)
-        let end = r.next(at)
-        while i + 1 < end {
-            let f = r.view(i)
-            if f.starts(with: metaPrefix) {
-                if f.elementsEqual(names[0]) { ttl = r.int(i + 1).map { Int($0) } }
-                else if f.elementsEqual(names[1]) { created = r.int(i + 1) }
-                else if f.elementsEqual(names[4]) { version = r.int(i + 1) }
-                else if f.elementsEqual(names[2]) { expiresAt = r.int(i + 1) }
-                else if f.elementsEqual(names[3]) { user = String(decoding: r.view(i + 1), as: UTF8.self) }
+        r.withBytes { bytes in
+            var i = r.firstChild(at)
+            let end = r.next(at)
+            while i + 1 < end {
+                let f = UnsafeRawBufferPointer(rebasing: bytes[r.range(i)])
+                if f.count > 5 && f.starts(with: metaPrefix) {
+                    let value = UnsafeRawBufferPointer(rebasing: bytes[r.range(i + 1)])
+                    if f.elementsEqual(names[0]) { ttl = RESPValue.parseInt(value).map { Int($0) } }
+                    else if f.elementsEqual(names[1]) { created = RESPValue.parseInt(value) }
+                    else if f.elementsEqual(names[4]) { version = RESPValue.parseInt(value) }
+                    else if f.elementsEqual(names[2]) { expiresAt = RESPValue.parseInt(value) }
+                    else if f.elementsEqual(names[3]) { user = String(decoding: value, as: UTF8.self) }
+                }
+                i += 2
             }
-            i += 2
         }
         guard let ttl, let created, let version else { return nil }
         return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version)
-    }
-
-    /// `data(fromHash:)` on a flat reply.
-    static func data(hashIn r: RedisReply, at: Int) -> [DataEntry] {
-        var out: [DataEntry] = []
-        out.reserveCapacity(r.count(at) / 2)
-        let prefix = KeyLayout.dataFieldPrefix
-        var i = r.firstChild(at)
-        let end = r.next(at)
-        while i + 1 < end {
-            let f = r.view(i)
-            if f.starts(with: prefix) {
-                out.append(DataEntry(key: Array(f.dropFirst(prefix.count)), json: Array(r.view(i + 1))))
-            }
-            i += 2
-        }
-        return out
     }
 }

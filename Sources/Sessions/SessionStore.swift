@@ -257,12 +257,12 @@ public final class SessionStore: Sendable {
         }
         let now = seconds * 1000 + micros / 1000
         let meta: Meta.Values
-        var data: [DataEntry] = []
+        var hash: HashData? = nil
         if mode == .everything {
             // No hash, or one without metadata (not ours): no session, as in the Lua read.
             guard let values = Meta.parse(hashIn: r, at: fetched) else { return .missing }
             meta = values
-            data = Meta.data(hashIn: r, at: fetched)
+            hash = HashData(reply: r, at: fetched)
         } else {
             if r.kind(fetched + 1) == .null { return .missing }
             meta = try Meta.parse(r.value.array![1])
@@ -275,9 +275,11 @@ public final class SessionStore: Sendable {
             // -1 only if someone PERSISTed the key; report no time left rather than a negative one.
             pttl = max(third, 0)
         }
-        return .found(Session(id: id, data: data, ttl: meta.ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
-                              createdMilliseconds: meta.created, user: meta.user, version: meta.version,
-                              fixedExpiry: meta.expiresAt))
+        var s = Session(id: id, data: [], ttl: meta.ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
+                        createdMilliseconds: meta.created, user: meta.user, version: meta.version,
+                        fixedExpiry: meta.expiresAt)
+        s.hash = hash
+        return .found(s)
     }
 
     // MARK: Replace
