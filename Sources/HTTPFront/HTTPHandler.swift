@@ -350,15 +350,19 @@ enum ResponseEncoder {
 
 extension ByteBuffer {
     /// A non-negative integer in decimal, without going through String.
+    /// One capacity check and direct stores: per-digit `writeInteger` calls showed up in perf.
     mutating func writeDecimal(_ value: Int) {
         precondition(value >= 0)
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            writeInteger(UInt8(truncatingIfNeeded: rest / divisor) + 0x30)
-            rest %= divisor
-            divisor /= 10
+        var digits = 1
+        var v = value
+        while v >= 10 { v /= 10; digits += 1 }
+        writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { out in
+            var rest = value
+            for i in stride(from: digits - 1, through: 0, by: -1) {
+                out[i] = UInt8(truncatingIfNeeded: rest % 10) + 0x30
+                rest /= 10
+            }
+            return digits
         }
     }
 }
@@ -396,9 +400,13 @@ struct RequestID: CustomStringConvertible, Sendable {
             buffer.writeString(given)
             return
         }
-        for i in 0..<16 {
-            let nibble = UInt8(truncatingIfNeeded: generated >> (60 - 4 * UInt64(i))) & 0xF
-            buffer.writeInteger(nibble < 10 ? 0x30 + nibble : 0x57 + nibble)
+        let value = generated
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16) { out in
+            for i in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(i))) & 0xF
+                out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+            }
+            return 16
         }
     }
 

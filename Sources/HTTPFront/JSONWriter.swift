@@ -91,28 +91,22 @@ extension ByteBuffer {
             writeString(Timestamps.format(unixMilliseconds: unixMilliseconds))
             return
         }
-        writePadded(c.year, 4)
-        writeInteger(UInt8(ascii: "-"))
-        writePadded(c.month, 2)
-        writeInteger(UInt8(ascii: "-"))
-        writePadded(c.day, 2)
-        writeInteger(UInt8(ascii: "T"))
-        writePadded(c.hour, 2)
-        writeInteger(UInt8(ascii: ":"))
-        writePadded(c.minute, 2)
-        writeInteger(UInt8(ascii: ":"))
-        writePadded(c.second, 2)
-        writeInteger(UInt8(ascii: "Z"))
-    }
-
-    private mutating func writePadded(_ v: Int64, _ width: Int) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = v
-        while divisor > 0 {
-            writeInteger(UInt8(truncatingIfNeeded: rest / divisor) + 0x30)
-            rest %= divisor
-            divisor /= 10
+        // YYYY-MM-DDTHH:MM:SSZ in one write.
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { out in
+            func put(_ v: Int64, _ at: Int, _ width: Int) {
+                var rest = v
+                for i in stride(from: at + width - 1, through: at, by: -1) {
+                    out[i] = UInt8(truncatingIfNeeded: rest % 10) + 0x30
+                    rest /= 10
+                }
+            }
+            put(c.year, 0, 4); out[4] = UInt8(ascii: "-")
+            put(c.month, 5, 2); out[7] = UInt8(ascii: "-")
+            put(c.day, 8, 2); out[10] = UInt8(ascii: "T")
+            put(c.hour, 11, 2); out[13] = UInt8(ascii: ":")
+            put(c.minute, 14, 2); out[16] = UInt8(ascii: ":")
+            put(c.second, 17, 2); out[19] = UInt8(ascii: "Z")
+            return 20
         }
     }
 }

@@ -1,4 +1,7 @@
 import Redis
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A session as read from Redis, ready to be rendered.
 public struct Session: Sendable, Equatable {
@@ -84,7 +87,7 @@ struct HashData: Sendable {
             let end = reply.next(at)
             while i + 1 < end {
                 let field = UnsafeRawBufferPointer(rebasing: bytes[reply.range(i)])
-                if field.count >= prefix && field.starts(with: KeyLayout.dataFieldPrefix) {
+                if field.count >= prefix && Meta.hasPrefix(field, KeyLayout.dataFieldPrefix) {
                     body(UnsafeRawBufferPointer(rebasing: field[prefix...]),
                          UnsafeRawBufferPointer(rebasing: bytes[reply.range(i + 1)]))
                 }
@@ -156,6 +159,12 @@ enum Meta {
         return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version)
     }
 
+    /// Whether `bytes` starts with `prefix` (memcmp; the generic `starts(with:)` was visible in perf).
+    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
+        guard bytes.count >= prefix.count, let base = bytes.baseAddress else { return prefix.isEmpty }
+        return prefix.withUnsafeBytes { memcmp(base, $0.baseAddress!, prefix.count) == 0 }
+    }
+
     /// `parse(hash:)` on a flat reply: the HGETALL array at `at`.
     static func parse(hashIn r: RedisReply, at: Int) -> Values? {
         var ttl: Int?, created: Int64?, version: Int64?, expiresAt: Int64?, user: String?
@@ -164,13 +173,13 @@ enum Meta {
             let end = r.next(at)
             while i + 1 < end {
                 let f = UnsafeRawBufferPointer(rebasing: bytes[r.range(i)])
-                if f.count > 5 && f.starts(with: metaPrefix) {
+                if f.count > 5 && hasPrefix(f, metaPrefix) {
                     let value = UnsafeRawBufferPointer(rebasing: bytes[r.range(i + 1)])
-                    if f.elementsEqual(names[0]) { ttl = RESPValue.parseInt(value).map { Int($0) } }
-                    else if f.elementsEqual(names[1]) { created = RESPValue.parseInt(value) }
-                    else if f.elementsEqual(names[4]) { version = RESPValue.parseInt(value) }
-                    else if f.elementsEqual(names[2]) { expiresAt = RESPValue.parseInt(value) }
-                    else if f.elementsEqual(names[3]) { user = String(decoding: value, as: UTF8.self) }
+                    if f.count == names[0].count && hasPrefix(f, names[0]) { ttl = RESPValue.parseInt(value).map { Int($0) } }
+                    else if f.count == names[1].count && hasPrefix(f, names[1]) { created = RESPValue.parseInt(value) }
+                    else if f.count == names[4].count && hasPrefix(f, names[4]) { version = RESPValue.parseInt(value) }
+                    else if f.count == names[2].count && hasPrefix(f, names[2]) { expiresAt = RESPValue.parseInt(value) }
+                    else if f.count == names[3].count && hasPrefix(f, names[3]) { user = String(decoding: value, as: UTF8.self) }
                 }
                 i += 2
             }
