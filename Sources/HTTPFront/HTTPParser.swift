@@ -243,7 +243,7 @@ struct HTTPRequestParser {
         try buffer.withUnsafeReadableBytes { bytes throws(HTTPParseError) in
             var size = 0
             var i = 0
-            while i < length, let digit = hexValue(bytes[i]) {
+            while i < length, let digit = PercentDecoding.hexValue(bytes[i]) {
                 guard i < 15 else { throw .malformed("chunk size too large") }
                 size = size << 4 | Int(digit)
                 i += 1
@@ -262,14 +262,6 @@ struct HTTPRequestParser {
 
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: return b - 0x30
-        case 0x41...0x46: return b - 0x41 + 10
-        case 0x61...0x66: return b - 0x61 + 10
-        default: return nil
-        }
-    }
 
     /// RFC 9110 §5.6.2 tchar.
     private static let tokenTable: [Bool] = (0..<256).map { b in

@@ -27,11 +27,7 @@ public struct RedisCommand: Sendable {
     }
 
     public mutating func append(_ s: String) {
-        encoded.writeInteger(UInt8(ascii: "$"))
-        encoded.writeRESPDecimal(s.utf8.count)
-        encoded.writeStaticString("\r\n")
-        encoded.writeString(s)
-        encoded.writeStaticString("\r\n")
+        encoded.writeRESPBulk(s)
         argumentCount += 1
     }
 
@@ -78,6 +74,15 @@ public struct RedisCommand: Sendable {
 }
 
 extension ByteBuffer {
+    /// `s` as a RESP bulk string.
+    mutating func writeRESPBulk(_ s: String) {
+        writeInteger(UInt8(ascii: "$"))
+        writeRESPDecimal(s.utf8.count)
+        writeStaticString("\r\n")
+        writeString(s)
+        writeStaticString("\r\n")
+    }
+
     /// A non-negative length in decimal.
     @usableFromInline mutating func writeRESPDecimal(_ value: Int) {
         var divisor = 1
@@ -145,11 +150,7 @@ public struct RedisTransaction: Sendable {
     }
 
     private mutating func bulk(_ s: String) {
-        encoded.writeInteger(UInt8(ascii: "$"))
-        encoded.writeRESPDecimal(s.utf8.count)
-        encoded.writeStaticString("\r\n")
-        encoded.writeString(s)
-        encoded.writeStaticString("\r\n")
+        encoded.writeRESPBulk(s)
     }
 
     /// Closes the transaction with EXEC (`RedisClient.exec` does).
