@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 import Redis
@@ -53,6 +54,8 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var lastActivity = NIODeadline.now()
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
+    /// The metrics of this connection's last answer: a keep-alive client mostly repeats itself.
+    private var lastInstruments: (route: String, method: HTTPMethod, status: UInt, counter: Metrics.Counter, timer: Metrics.Timer)?
 
     init(app: HTTPApplication) {
         self.app = app
@@ -253,8 +256,16 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in loopBound.value.close(promise: nil) }
         }
         let nanoseconds = (now - start).nanoseconds
-        app.metrics.record(route: route, method: request.method.rawValue, status: response.status.code,
-                           nanoseconds: nanoseconds)
+        let status = response.status.code
+        if let last = lastInstruments, last.status == status, last.method == request.method, last.route == route {
+            last.counter.increment()
+            last.timer.recordNanoseconds(nanoseconds)
+        } else {
+            let (counter, timer) = app.metrics.instruments(route: route, method: request.method.rawValue, status: status)
+            counter.increment()
+            timer.recordNanoseconds(nanoseconds)
+            lastInstruments = (route, request.method, status, counter, timer)
+        }
         if app.logger.logLevel <= .debug {
             // Route templates only: raw session ids and tokens never reach the log.
             app.logger.debug("request", metadata: [

@@ -39,8 +39,15 @@ public final class ServerMetrics: Sendable {
 
     /// Counts a finished request and its latency, by route template, method and status.
     func record(route: String, method: String, status: UInt, nanoseconds: Int64) {
+        let (counter, timer) = instruments(route: route, method: method, status: status)
+        counter.increment()
+        timer.recordNanoseconds(nanoseconds)
+    }
+
+    /// The counter and timer of one route, method and status (connections keep the last pair).
+    func instruments(route: String, method: String, status: UInt) -> (Metrics.Counter, Metrics.Timer) {
         let key = RouteKey(route: route, method: method, status: status)
-        let (counter, timer) = byRoute.withLockedValue { cache in
+        return byRoute.withLockedValue { cache in
             if let pair = cache[key] { return pair }
             let dims = [("route", route), ("method", method), ("status", String(status))]
             let pair = (Metrics.Counter(label: "sessiond_http_requests_total", dimensions: dims, factory: factory),
@@ -48,8 +55,6 @@ public final class ServerMetrics: Sendable {
             cache[key] = pair
             return pair
         }
-        counter.increment()
-        timer.recordNanoseconds(nanoseconds)
     }
 
     public func exposition() -> String {

@@ -55,7 +55,7 @@ struct SessionController: Sendable {
 
         case (.session(let rawID), .GET):
             let id = try Self.id(rawID)
-            return store.read(id, mode: .everything, touch: try touch(req), on: loop).map { s, _ in
+            return store.read(id, mode: .everything, touch: try touch(req), on: loop) { s, _ in
                 self.sessionResponse(s, status: .ok)
             }
         case (.session(let rawID), .HEAD):
