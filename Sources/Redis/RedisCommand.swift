@@ -109,11 +109,6 @@ public struct RedisTransaction: Sendable {
         commandCount = 1
     }
 
-    public mutating func append(_ command: RedisCommand) {
-        command.write(into: &encoded)
-        commandCount += 1
-    }
-
     // Commands written straight into the transaction, without a RedisCommand each
     // (the session read's transaction is built on every page view).
 
