@@ -21,9 +21,9 @@ WORKDIR /build
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
-RUN swift build -c release --product sessiond \
-    && mkdir -p /staging \
-    && cp "$(swift build -c release --show-bin-path)/sessiond" /staging/ \
+COPY scripts/build-release ./scripts/
+RUN mkdir -p /staging \
+    && cp "$(scripts/build-release)" /staging/ \
     && strip /staging/sessiond
 
 # ---- runtime -------------------------------------------------------------------

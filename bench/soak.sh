@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 duration=${1:-600}
 interval=${2:-60}
 conns=${3:-32}
-bin=${SESSIOND_BIN:-.build/release/sessiond}
-[ -x "$bin" ] || swift build -c release --product sessiond >&2
+bin=${SESSIOND_BIN:-}
+[ -n "$bin" ] || bin=$(scripts/build-release)
 dir=$(mktemp -d)
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rport=$(freeport); sport=$(freeport)

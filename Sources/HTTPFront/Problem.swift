@@ -62,6 +62,9 @@ struct Problem: Error {
         switch error {
         case .timeout:
             self.init(.gatewayTimeout, "Redis did not answer within the timeout", headers: Self.retryAfter)
+        case .notReplicated:
+            // Not acknowledged: the write may or may not survive a failover, so no 2xx.
+            self.init(.serviceUnavailable, "\(error); it may not survive a failover, retry", headers: Self.retryAfter)
         case .connectionUnavailable, .shutdown, .protocolError:
             // The cause (addresses, errno) goes to the log, not to clients.
             self.init(.serviceUnavailable, "Redis is unavailable; retry later", headers: Self.retryAfter)

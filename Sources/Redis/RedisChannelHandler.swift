@@ -109,8 +109,10 @@ final class RedisChannelHandler: ChannelInboundHandler {
         do {
             try reader.feed(buffer)
             let now = NIODeadline.now()
+            var demoted = false
             while let reply = try reader.next() {
                 guard !pending.isEmpty else { throw RedisError.protocolError("reply without a request") }
+                if reply.kind(RedisReply.root) == .error, reply.errorMessage?.hasPrefix("READONLY") == true { demoted = true }
                 if pending[pending.startIndex].skip > 0 {
                     pending[pending.startIndex].skip -= 1
                     continue
@@ -119,6 +121,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
                 metrics?.commandDuration.recordNanoseconds((now - head.start).nanoseconds)
                 head.promise.succeed(reply)
             }
+            // The server became a replica (failover): nothing more may be written
+            // here; the next connect finds the new primary.
+            if demoted { fail(context: context, .connectionUnavailable("Redis is now a read-only replica")) }
         } catch {
             fail(context: context, error as? RedisError ?? .protocolError("\(error)"))
         }

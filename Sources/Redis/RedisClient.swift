@@ -8,21 +8,35 @@ import NIOPosix
 /// connection (no thread hop, no lock). Connections are made lazily, remade
 /// after failures with exponential backoff, and every command has a deadline
 /// of `configuration.timeout`.
+///
+/// In sentinel mode (`configuration.sentinel`) the address comes from a
+/// `SentinelMonitor`, and every connection moves when it announces a failover.
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     private let managers: [ConnectionManager]
+    private let monitor: SentinelMonitor?
     private let logger: Logger
 
     public init(configuration: RedisConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger,
                 metricsFactory: MetricsFactory = MetricsSystem.factory) {
         self.configuration = configuration
         self.logger = logger
+        let monitor = configuration.sentinel.map {
+            SentinelMonitor(configuration: $0, timeout: configuration.timeout, logger: logger)
+        }
         var managers: [ConnectionManager] = []
         for (i, loop) in eventLoopGroup.makeIterator().enumerated() {
             managers.append(ConnectionManager(eventLoop: loop, configuration: configuration, logger: logger,
-                                              metrics: RedisMetrics(factory: metricsFactory, loop: i)))
+                                              metrics: RedisMetrics(factory: metricsFactory, loop: i), monitor: monitor))
         }
         self.managers = managers
+        self.monitor = monitor
+        if let monitor {
+            monitor.onSwitch { [managers] primary in
+                for m in managers { m.drop(unlessAt: primary) }
+            }
+            monitor.start(on: eventLoopGroup.next())
+        }
     }
 
     private func manager(for eventLoop: EventLoop) -> ConnectionManager {
@@ -31,11 +45,35 @@ public final class RedisClient: Sendable {
     }
 
     /// Sends a command on `eventLoop`'s connection. Error replies fail the future with `.server`.
-    public func send(_ command: RedisCommand, on eventLoop: EventLoop) -> EventLoopFuture<RESPValue> {
+    /// `durable`: a write that must reach `--min-replicas-ack` replicas (see `replicated`).
+    public func send(_ command: RedisCommand, on eventLoop: EventLoop, durable: Bool = false) -> EventLoopFuture<RESPValue> {
         let deadline = NIODeadline.now() + configuration.timeout
-        return manager(for: eventLoop).send(command, deadline: deadline).flatMapThrowing { reply in
+        let manager = manager(for: eventLoop)
+        let sent = manager.send(command, deadline: deadline)
+        let acked = durable ? replicated(sent, manager, deadline) : sent
+        return acked.flatMapThrowing { reply in
             if let message = reply.errorMessage { throw RedisError.server(message) }
             return reply.value
+        }
+    }
+
+    /// With `--min-replicas-ack n`: `WAIT n timeout` pipelined right behind the
+    /// write on the same connection (WAIT counts the replicas that have every
+    /// write this connection made so far), and the write only succeeds when
+    /// at least n have it. An error reply needs no waiting: nothing was written.
+    private func replicated(_ write: EventLoopFuture<RedisReply>, _ manager: ConnectionManager,
+                            _ deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
+        let wanted = configuration.minReplicasAck
+        guard wanted > 0 else { return write }
+        var wait = RedisCommand("WAIT")
+        wait.append(wanted)
+        wait.append(Int(configuration.replicaAckTimeout.nanoseconds / 1_000_000))
+        let acks = manager.send(wait, deadline: deadline + configuration.replicaAckTimeout)
+        return write.and(acks).flatMapThrowing { reply, acks in
+            if reply.errorMessage != nil { return reply }
+            let got = acks.int(RedisReply.root) ?? 0
+            if got < Int64(wanted) { throw RedisError.notReplicated(acknowledged: Int(got), wanted: wanted) }
+            return reply
         }
     }
 
@@ -68,9 +106,14 @@ public final class RedisClient: Sendable {
         let deadline = NIODeadline.now() + configuration.timeout
         let manager = self.manager(for: eventLoop)
         let promise = manager.eventLoop.makePromise(of: T.self)
-        manager.send(call.command(usingSHA: true), deadline: deadline).whenComplete { result in
+        let durable = call.script.durable && configuration.minReplicasAck > 0
+        @Sendable func send(_ usingSHA: Bool) -> EventLoopFuture<RedisReply> {
+            let sent = manager.send(call.command(usingSHA: usingSHA), deadline: deadline)
+            return durable ? replicated(sent, manager, deadline) : sent
+        }
+        send(true).whenComplete { result in
             if case .success(let reply) = result, reply.errorMessage?.hasPrefix("NOSCRIPT") == true {
-                manager.send(call.command(usingSHA: false), deadline: deadline).whenComplete { result in
+                send(false).whenComplete { result in
                     Self.settle(promise, result, transform)
                 }
             } else {
@@ -101,6 +144,7 @@ public final class RedisClient: Sendable {
 
     /// Closes every connection; later commands fail with `.shutdown`.
     public func shutdown() async {
+        monitor?.shutdown()
         for m in managers {
             try? await m.shutdown().get()
         }
@@ -114,6 +158,7 @@ final class ConnectionManager: Sendable {
     private let configuration: RedisConfiguration
     private let logger: Logger
     private let metrics: RedisMetrics
+    private let monitor: SentinelMonitor?
     private let state: NIOLoopBoundBox<State>
 
     static let initialBackoff: TimeAmount = .milliseconds(25)
@@ -133,11 +178,13 @@ final class ConnectionManager: Sendable {
         var everConnected = false
     }
 
-    init(eventLoop: EventLoop, configuration: RedisConfiguration, logger: Logger, metrics: RedisMetrics) {
+    init(eventLoop: EventLoop, configuration: RedisConfiguration, logger: Logger, metrics: RedisMetrics,
+         monitor: SentinelMonitor? = nil) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.monitor = monitor
         self.state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: eventLoop)
     }
 
@@ -171,8 +218,21 @@ final class ConnectionManager: Sendable {
     }
 
     private func connect(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {
-        let future = RedisConnection.connect(to: configuration, on: eventLoop, deadline: deadline,
-                                             metrics: metrics)
+        let future: EventLoopFuture<RedisConnection>
+        if let monitor {
+            future = monitor.primary(on: eventLoop).flatMap { address in
+                var configuration = self.configuration
+                configuration.address = address
+                return RedisConnection.connect(to: configuration, on: self.eventLoop, deadline: deadline,
+                                               metrics: self.metrics, requirePrimary: true)
+                    .flatMapErrorThrowing { error in
+                        monitor.forget(address)
+                        throw error
+                    }
+            }
+        } else {
+            future = RedisConnection.connect(to: configuration, on: eventLoop, deadline: deadline, metrics: metrics)
+        }
         state.value.phase = .connecting(future)
         future.whenComplete { result in
             guard case .connecting = self.state.value.phase else {
@@ -182,7 +242,7 @@ final class ConnectionManager: Sendable {
             switch result {
             case .success(let connection):
                 if self.state.value.everConnected || self.state.value.backoff != Self.initialBackoff {
-                    self.logger.info("connected to Redis", metadata: ["redis": "\(self.configuration.redactedDescription)"])
+                    self.logger.info("connected to Redis", metadata: ["redis": "\(connection.address)"])
                 }
                 self.state.value.phase = .connected(connection)
                 self.state.value.backoff = Self.initialBackoff
@@ -190,6 +250,7 @@ final class ConnectionManager: Sendable {
                 self.metrics.connects.increment()
                 self.metrics.connected.set(1)
                 connection.closeFuture.whenComplete { _ in
+                    self.monitor?.forget(connection.address)
                     if case .connected(let current) = self.state.value.phase, current === connection {
                         self.metrics.connected.set(0)
                         self.state.value.phase = .idle
@@ -208,6 +269,18 @@ final class ConnectionManager: Sendable {
             }
         }
         return future
+    }
+
+    /// After a failover: close a connection to anything but the new primary
+    /// (its in-flight commands fail with 503); the next request reconnects.
+    func drop(unlessAt primary: RedisConfiguration.Address) {
+        eventLoop.execute {
+            guard case .connected(let connection) = self.state.value.phase, connection.address != primary else { return }
+            self.logger.notice("leaving the old primary", metadata: ["redis": "\(connection.address)"])
+            self.state.value.phase = .idle
+            self.metrics.connected.set(0)
+            _ = connection.close()
+        }
     }
 
     func shutdown() -> EventLoopFuture<Void> {

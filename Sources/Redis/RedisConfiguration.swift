@@ -13,6 +13,11 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var database: Int
     /// How long a command may wait for its reply (`--redis-timeout`).
     public var timeout: TimeAmount
+    /// Sentinel mode: `address` is only a placeholder; the primary is whatever these sentinels say.
+    public var sentinel: SentinelConfiguration?
+    /// `--min-replicas-ack`: writes are followed by `WAIT n` and only succeed when n
+    /// replicas have them, so an acknowledged write survives a failover.
+    public var minReplicasAck: Int = 0
 
     public init(address: Address, username: String? = nil, password: String? = nil,
                 database: Int = 0, timeout: TimeAmount = .seconds(2)) {
@@ -22,6 +27,10 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.database = database
         self.timeout = timeout
     }
+
+    /// How long `WAIT` may block: half the command timeout, so a write whose
+    /// replicas are slow still gets its answer (503) before the request's 504.
+    public var replicaAckTimeout: TimeAmount { .nanoseconds(max(timeout.nanoseconds / 2, 1_000_000)) }
 
     public struct InvalidURL: Error, CustomStringConvertible {
         public let description: String
@@ -103,6 +112,10 @@ public struct RedisConfiguration: Sendable, Equatable {
 
     /// The target for logs: never the password.
     public var redactedDescription: String {
+        if let sentinel {
+            return "sentinel://\(sentinel.sentinels.map(\.description).joined(separator: ","))/\(sentinel.masterName)"
+                + (database != 0 ? "?db=\(database)" : "")
+        }
         let auth: String
         switch (username, password) {
         case (nil, nil): auth = ""
@@ -118,7 +131,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         }
     }
 
-    private static func percentDecode(_ s: String) -> String {
+    static func percentDecode(_ s: String) -> String {
         var out: [UInt8] = []
         var bytes = Array(s.utf8)[...]
         while let b = bytes.popFirst() {

@@ -5,10 +5,12 @@ import NIOPosix
 /// One pipelined connection to Redis, bound to one event loop.
 final class RedisConnection: Sendable {
     let channel: Channel
+    let address: RedisConfiguration.Address
     private let handler: NIOLoopBound<RedisChannelHandler>
 
-    private init(channel: Channel, handler: RedisChannelHandler) {
+    private init(channel: Channel, address: RedisConfiguration.Address, handler: RedisChannelHandler) {
         self.channel = channel
+        self.address = address
         self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
     }
 
@@ -17,8 +19,11 @@ final class RedisConnection: Sendable {
 
     /// Connects, then authenticates, selects the database and names the client
     /// (so operators see `sessiond` in `CLIENT LIST`), all in one round trip.
+    /// `requirePrimary` (sentinel mode) adds `ROLE` and refuses anything but a
+    /// primary: a sentinel's answer can be stale, and writes must never reach a replica.
     static func connect(
-        to config: RedisConfiguration, on eventLoop: EventLoop, deadline: NIODeadline, metrics: RedisMetrics? = nil
+        to config: RedisConfiguration, on eventLoop: EventLoop, deadline: NIODeadline, metrics: RedisMetrics? = nil,
+        requirePrimary: Bool = false
     ) -> EventLoopFuture<RedisConnection> {
         let timeout = max(deadline - .now(), .milliseconds(1))
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -42,7 +47,7 @@ final class RedisConnection: Sendable {
                 throw RedisError.connectionUnavailable("\(config.redactedDescription): \(error)")
             }
             .flatMapThrowing { channel in
-                RedisConnection(channel: channel,
+                RedisConnection(channel: channel, address: config.address,
                                 handler: try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self))
             }
             .flatMap { connection in
@@ -60,6 +65,7 @@ final class RedisConnection: Sendable {
                     handshake.append(select)
                 }
                 handshake.append(RedisCommand(["CLIENT", "SETNAME", "sessiond"]))
+                if requirePrimary { handshake.append(RedisCommand("ROLE")) }
                 let replies = handshake.map { connection.send($0, deadline: deadline) }
                 return EventLoopFuture.whenAllComplete(replies, on: eventLoop).flatMapThrowing { results in
                     for result in results {
@@ -71,6 +77,11 @@ final class RedisConnection: Sendable {
                         default:
                             continue
                         }
+                    }
+                    if requirePrimary, case .success(let role) = results.last,
+                       role.value.array?.first?.string != "master" {
+                        throw RedisError.connectionUnavailable(
+                            "\(config.redactedDescription) is not a primary (ROLE: \(role.value.array?.first?.string ?? "?"))")
                     }
                     return connection
                 }.flatMapError { error in

@@ -13,6 +13,9 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case unexpectedReply(String)
     /// The client is shutting down.
     case shutdown
+    /// `--min-replicas-ack`: the write is on the primary but fewer replicas than
+    /// asked confirmed it in time, so it could be lost in a failover.
+    case notReplicated(acknowledged: Int, wanted: Int)
 
     public var description: String {
         switch self {
@@ -22,6 +25,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .protocolError(let m): return "Redis protocol error: \(m)"
         case .unexpectedReply(let m): return "unexpected reply from Redis: \(m)"
         case .shutdown: return "the Redis client is shutting down"
+        case .notReplicated(let got, let wanted):
+            return "the write reached \(got) of the \(wanted) replica(s) asked for in time"
         }
     }
 

@@ -4,11 +4,15 @@ public struct RedisScript: Sendable {
     public let name: String
     public let source: String
     public let sha1: String
+    /// Whether its writes must reach `--min-replicas-ack` replicas before it
+    /// succeeds (false for reads, whose only write is a TTL refresh).
+    public let durable: Bool
 
-    public init(name: String, source: String) {
+    public init(name: String, source: String, durable: Bool = true) {
         self.name = name
         self.source = source
         self.sha1 = SHA1.hex(Array(source.utf8))
+        self.durable = durable
     }
 }
 

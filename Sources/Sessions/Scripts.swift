@@ -78,9 +78,12 @@ enum Scripts {
         case allowWhenFull
     }
 
-    private static func script(_ name: String, memory: Memory = .denyWhenFull, _ body: String) -> RedisScript {
+    /// `durable: false` for reads: their only writes (TTL refreshes, pruning
+    /// stale index entries) need not wait for replicas under --min-replicas-ack.
+    private static func script(_ name: String, memory: Memory = .denyWhenFull, durable: Bool = true,
+                               _ body: String) -> RedisScript {
         let shebang = memory == .allowWhenFull ? "#!lua flags=allow-oom\n" : "#!lua\n"
-        return RedisScript(name: name, source: shebang + prelude + body)
+        return RedisScript(name: name, source: shebang + prelude + body, durable: durable)
     }
 
     /// GET / HEAD / GET expiry / GET data key.
@@ -91,7 +94,7 @@ enum Scripts {
     /// Mode `all` is the hot path (every page view): one HGETALL serves both the
     /// metadata and the data, and after a touch the TTL is known without PTTL,
     /// so a read is three Redis calls (HGETALL, TIME, PEXPIREAT).
-    static let read = script("read", memory: .allowWhenFull, """
+    static let read = script("read", memory: .allowWhenFull, durable: false, """
     local key = KEYS[1]
     local maxlife = tonumber(ARGV[2])
     local m, now, h
@@ -313,7 +316,7 @@ enum Scripts {
 
     /// GET user sessions; prunes ids whose session is gone or now belongs to someone else.
     /// ARGV: session_prefix, user.
-    static let listUser = script("list_user", memory: .allowWhenFull, """
+    static let listUser = script("list_user", memory: .allowWhenFull, durable: false, """
     local out = {now_ms()}
     for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       local skey = ARGV[1] .. id

@@ -466,7 +466,7 @@ public final class SessionStore: Sendable {
                 } else {
                     var unlink = RedisCommand("UNLINK")
                     for k in keys { if let b = k.bytes { unlink.append(bytes: b) } }
-                    unlinked = redis.send(unlink, on: loop).map { Int($0.int ?? 0) }
+                    unlinked = redis.send(unlink, on: loop, durable: true).map { Int($0.int ?? 0) }
                 }
                 return unlinked.flatMap { n in
                     // Only session keys count; user indexes go with them.

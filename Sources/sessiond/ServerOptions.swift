@@ -19,6 +19,22 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Redis: redis://[user:pass@]host:port/db or unix:///path[?db=N]. Omit to run a private redis-server.")
     var redis: String?
 
+    @Option(help: ArgumentHelp("Redis Sentinel: find the primary through these sentinels (host:port,…); --redis then only carries user, password and db.",
+                               valueName: "host:port,..."))
+    var redisSentinel: String?
+
+    @Option(help: "The master name the sentinels watch (sentinel.conf's 'sentinel monitor <name>').")
+    var sentinelMaster: String?
+
+    @Option(help: "Username for the sentinels (ACL), if they require one.")
+    var sentinelUsername: String?
+
+    @Option(help: "File holding the sentinels' password (their requirepass), never given on argv.")
+    var sentinelPasswordFile: String?
+
+    @Option(help: "Writes answer 2xx only once this many replicas have them (WAIT n, for half of --redis-timeout); 0: off.")
+    var minReplicasAck = 0
+
     @Option(help: "Prefix of every Redis key sessiond writes.")
     var keyPrefix = "sessiond:"
 
@@ -63,7 +79,8 @@ struct ServerOptions: ParsableArguments {
 
     /// The names that `SESSIOND_*` variables and config-file lines map onto.
     static let optionNames = [
-        "listen", "redis", "key-prefix", "default-ttl", "max-lifetime", "auth-token-file", "redis-timeout",
+        "listen", "redis", "redis-sentinel", "sentinel-master", "sentinel-username", "sentinel-password-file",
+        "min-replicas-ack", "key-prefix", "default-ttl", "max-lifetime", "auth-token-file", "redis-timeout",
         "max-body-bytes", "max-depth", "max-keys", "min-ttl", "max-ttl", "threads", "log-level", "log-format",
     ]
     static let flagNames = ["no-touch-on-read"]
@@ -82,6 +99,45 @@ struct ServerOptions: ParsableArguments {
         if let redis {
             do { _ = try RedisConfiguration(url: redis) } catch { throw ValidationError("--redis: \(error)") }
         }
+        guard (0...64).contains(minReplicasAck) else { throw ValidationError("--min-replicas-ack must be 0 (off) to 64") }
+        if minReplicasAck > 0 && wantsEmbeddedRedis {
+            throw ValidationError("--min-replicas-ack needs --redis or --redis-sentinel: the private redis-server has no replicas")
+        }
+        if let sentinels = redisSentinel {
+            do { _ = try HostPort.list(sentinels) } catch { throw ValidationError("--redis-sentinel: \(error)") }
+            guard let name = sentinelMaster, !name.isEmpty else {
+                throw ValidationError("--redis-sentinel needs --sentinel-master (the name in 'sentinel monitor <name>')")
+            }
+        } else if sentinelMaster != nil || sentinelPasswordFile != nil || sentinelUsername != nil {
+            throw ValidationError("--sentinel-master, --sentinel-username and --sentinel-password-file need --redis-sentinel")
+        }
+    }
+
+    /// Whether sessiond should start its private redis-server.
+    var wantsEmbeddedRedis: Bool { redis == nil && redisSentinel == nil }
+
+    /// Where Redis is, from --redis and the sentinel flags (nil: the embedded default).
+    func redisConfiguration() throws -> RedisConfiguration? {
+        let timeout = try timeout()
+        guard let sentinels = redisSentinel else {
+            guard let redis else { return nil }
+            var configuration = try RedisConfiguration(url: redis, timeout: timeout)
+            configuration.minReplicasAck = minReplicasAck
+            return configuration
+        }
+        var configuration = try RedisConfiguration(url: redis ?? "redis://127.0.0.1:6379/0", timeout: timeout)
+        var password: String? = nil
+        if let file = sentinelPasswordFile {
+            do {
+                password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw ValidationError("cannot read --sentinel-password-file \(file): \(error.localizedDescription)")
+            }
+        }
+        configuration.sentinel = SentinelConfiguration(sentinels: try HostPort.list(sentinels), masterName: sentinelMaster ?? "",
+                                                       username: sentinelUsername, password: password)
+        configuration.minReplicasAck = minReplicasAck
+        return configuration
     }
 
     func timeout() throws -> TimeAmount {

@@ -34,9 +34,9 @@ struct SessiondCommand: AsyncParsableCommand {
         let timeout = try options.timeout()
 
         var embedded: RedisServerProcess? = nil
-        let redisConfiguration: RedisConfiguration
-        if let redis = options.redis {
-            redisConfiguration = try RedisConfiguration(url: redis, timeout: timeout)
+        var redisConfiguration: RedisConfiguration
+        if let configured = try options.redisConfiguration() {
+            redisConfiguration = configured
         } else {
             do {
                 embedded = try RedisServerProcess.start()
@@ -44,6 +44,7 @@ struct SessiondCommand: AsyncParsableCommand {
                 throw Failure("no --redis given and the private redis-server could not start: \(error)")
             }
             redisConfiguration = try RedisConfiguration(url: embedded!.url, timeout: timeout)
+            redisConfiguration.minReplicasAck = options.minReplicasAck
             logger.notice("no --redis given: started a private redis-server (embedded default, for trying sessiond out; sessions are lost when sessiond stops)",
                           metadata: ["redis": "\(redisConfiguration.redactedDescription)"])
         }
@@ -82,7 +83,7 @@ struct SessiondCommand: AsyncParsableCommand {
             "version": "\(Self.version)", "listen": "\(listenAddress)", "redis": "\(redisConfiguration.redactedDescription)",
             "key_prefix": "\(options.keyPrefix)", "default_ttl": "\(options.defaultTTL)",
             "max_lifetime": "\(options.maxLifetime.map(String.init) ?? "off")",
-            "touch_on_read": "\(!options.noTouchOnRead)", "threads": "\(threads)", "auth": "\(token == nil ? "off" : "bearer")",
+            "touch_on_read": "\(!options.noTouchOnRead)", "min_replicas_ack": "\(options.minReplicasAck)", "threads": "\(threads)", "auth": "\(token == nil ? "off" : "bearer")",
             "limits": "\(options.limitsDescription)",
         ])
         for warning in await RedisCheck.warnings(client, on: group.next()) {
@@ -108,14 +109,13 @@ struct CheckCommand: AsyncParsableCommand {
         _ = try options.token()
         let listen = try options.listenAddress()
         print("ok: configuration (listen \(listen), key prefix \(options.keyPrefix), limits \(options.limitsDescription))")
-        guard let url = options.redis else {
+        guard let configuration = try options.redisConfiguration() else {
             guard let path = RedisServerProcess.executablePath() else {
                 throw Failure("no --redis given and no redis-server on PATH for the embedded default")
             }
             print("ok: no --redis: sessiond would start a private \(path)")
             return
         }
-        let configuration = try RedisConfiguration(url: url, timeout: try options.timeout())
         var logger = Logger(label: "sessiond-check")
         logger.logLevel = .critical
         let group = MultiThreadedEventLoopGroup.singleton

@@ -117,4 +117,50 @@ import TestSupport
         defer { Task { await c.shutdown() } }
         try await c.ping(on: group.any()).get()
     }
+
+    // MARK: --min-replicas-ack (WAIT)
+
+    private func counterScript() -> RedisScript {
+        RedisScript(name: "incr", source: "return redis.call('INCR', KEYS[1]) -- \(UUID())")
+    }
+
+    @Test func durableWritesFailWhenTooFewReplicasConfirmThem() async throws {
+        var configuration = try RedisConfiguration(url: TestRedis.url, timeout: .milliseconds(400))
+        configuration.minReplicasAck = 1  // the test Redis has no replica
+        let c = RedisClient(configuration: configuration, eventLoopGroup: group, logger: Logger(label: "test"))
+        defer { Task { await c.shutdown() } }
+        let key = TestRedis.uniquePrefix() + "n"
+        await #expect(throws: RedisError.notReplicated(acknowledged: 0, wanted: 1)) {
+            try await c.run(ScriptCall(counterScript(), keys: [key]), on: group.any()).get()
+        }
+        // Reads (non-durable scripts) and plain commands do not wait.
+        let read = RedisScript(name: "get", source: "return redis.call('GET', KEYS[1]) -- \(UUID())", durable: false)
+        #expect(try await c.run(ScriptCall(read, keys: [key]), on: group.any()).get() == .bulk(Array("1".utf8)))
+        await #expect(throws: RedisError.notReplicated(acknowledged: 0, wanted: 1)) {
+            try await c.send(RedisCommand(["DEL", key]), on: group.any(), durable: true).get()
+        }
+    }
+
+    @Test func durableWritesSucceedOnceAReplicaHasThem() async throws {
+        let primary = try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()),
+                                                   extraArguments: ["--repl-diskless-sync-delay", "0"])
+        defer { primary.stop() }
+        let replica = try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()),
+                                                   extraArguments: ["--replicaof", "127.0.0.1", String(primary.port!)])
+        defer { replica.stop() }
+        let replicaInspector = try TestRedis.inspector(port: replica.port!)
+        #expect(try await eventually(within: 10) {
+            (try await replicaInspector.command(["INFO", "replication"])).string?.contains("master_link_status:up") == true
+        })
+        var configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(primary.port!)/0")
+        configuration.minReplicasAck = 1
+        let c = RedisClient(configuration: configuration, eventLoopGroup: group, logger: Logger(label: "test"))
+        defer { Task { await c.shutdown() } }
+        let script = counterScript()
+        for expected in 1...20 {
+            #expect(try await c.run(ScriptCall(script, keys: ["n"]), on: group.any()).get() == .integer(Int64(expected)))
+        }
+        // Acknowledged means on the replica now, not eventually.
+        #expect(try await replicaInspector.command(["GET", "n"]).string == "20")
+    }
 }

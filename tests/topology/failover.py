@@ -1,0 +1,277 @@
+"""Failover and resharding under load, against real topologies (tests/topology/topology.py).
+
+  failover.py sentinel [--min-replicas-ack N] [--fault kill|switch]
+      1 primary + 1 replica + 3 sentinels; sessiond follows the sentinels.
+      Under write load, SIGKILL the primary; once the sentinels have promoted
+      the replica, restart the killed node (the sentinels make it a replica of
+      the new primary). Then count acknowledged writes that are missing, and
+      the seconds of non-2xx answers. `--fault switch` instead asks the
+      sentinels for a failover (SENTINEL FAILOVER): the old primary lives on
+      as a replica, so sessiond must move on +switch-master and never write
+      to it (its writes would get READONLY).
+  failover.py cluster
+      3 masters + 3 replicas; under load add a 4th master and reshard slots to
+      it. Every request must succeed or fail with a retryable 503, and no
+      acknowledged write may be missing afterwards.
+
+Writers each own a session and write an ever-growing counter n to key
+k<n mod 500> (PUT /v1/sessions/{id}/data/k<j>), so "acknowledged" is exact: after
+a 204 for n, that key must hold n or a later value at the end; a smaller one (or
+none) is an acknowledged write that was lost. Exit status 0 when the checks hold (with
+--min-replicas-ack ≥ 1: zero acknowledged writes missing), 1 otherwise.
+"""
+import argparse
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import topology as topo  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class Sessiond:
+    def __init__(self, binary, flags, workdir):
+        self.port = topo.free_port()
+        self.log_path = os.path.join(workdir, "sessiond.log")
+        self.proc = subprocess.Popen([binary, "--listen", f"127.0.0.1:{self.port}", "--key-prefix", "failover:",
+                                      "--redis-timeout", "2s", *flags],
+                                     stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        topo.wait_until("sessiond to be ready", lambda: self.request("GET", "/readyz")[0] == 200, timeout=30)
+
+    def request(self, method, path, body=None, timeout=5):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Load:
+    """Writers, each on its own session and keep-alive connection, one new key per request."""
+
+    def __init__(self, sessiond, writers):
+        self.sessiond = sessiond
+        self.sessions = []
+        for _ in range(writers):
+            status, body = sessiond.request("POST", "/v1/sessions", b"{}")
+            if status != 201:
+                raise RuntimeError(f"create: {status} {body[:200]!r}")
+            self.sessions.append(json.loads(body)["id"])
+        self.acked = {sid: {} for sid in self.sessions}  # key -> last acknowledged value
+        self.acked_count = 0
+        self.failures = []  # (time, status or error text)
+        self.statuses = {}
+        self.start = time.monotonic()
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._writer, args=(sid,), daemon=True) for sid in self.sessions]
+        for t in self.threads:
+            t.start()
+
+    def _writer(self, sid):
+        conn = None
+        n = 0
+        while not self.stopping.is_set():
+            n += 1
+            key = f"k{n % 500}"
+            status = None
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.sessiond.port, timeout=10)
+                conn.request("PUT", f"/v1/sessions/{sid}/data/{key}", body=str(n).encode(),
+                             headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as error:
+                status = f"{type(error).__name__}"
+                if conn is not None:
+                    conn.close()
+                conn = None
+            now = time.monotonic() - self.start
+            with self.lock:
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+                if status == 204:
+                    self.acked[sid][key] = n
+                    self.acked_count += 1
+                else:
+                    self.failures.append((now, status))
+            if status != 204:
+                time.sleep(0.01)  # a client's retry pause; keeps a dead backend from being hammered
+
+    def ok_since(self, t):
+        """Whether some write succeeded after load time t."""
+        with self.lock:
+            return self.acked_count > 0 and self.last_failure() < t
+
+    def last_failure(self):
+        return self.failures[-1][0] if self.failures else -1.0
+
+    def elapsed(self):
+        return time.monotonic() - self.start
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(timeout=15)
+
+    def missing(self):
+        """Keys whose last acknowledged value is gone now (read through sessiond)."""
+        missing = 0
+        for sid, keys in self.acked.items():
+            status, body = self.sessiond.request("GET", f"/v1/sessions/{sid}?touch=false", timeout=10)
+            if status != 200:
+                missing += len(keys)
+                continue
+            data = json.loads(body)["data"]
+            missing += sum(1 for k, n in keys.items() if not isinstance(data.get(k), int) or data[k] < n)
+        return missing
+
+    def summary(self):
+        acked = self.acked_count
+        non2xx = len(self.failures)
+        window = (self.failures[-1][0] - self.failures[0][0]) if self.failures else 0.0
+        kinds = ", ".join(f"{s}×{c}" for s, c in sorted(self.statuses.items(), key=lambda kv: str(kv[0])) if s != 204)
+        return acked, non2xx, window, kinds
+
+
+def wait_recovered(load, what, timeout):
+    """Polls until writes have succeeded for a whole second with no failure."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t = load.elapsed()
+        time.sleep(1.0)
+        if load.last_failure() < t and load.ok_since(t):
+            return True
+    raise TimeoutError(f"writes did not recover within {timeout} s after {what}: answers so far {load.statuses}, "
+                       f"last failures {load.failures[-3:]}")
+
+
+def run_sentinel(args):
+    password_file = None
+    with topo.SentinelTopology() as t:
+        password_file = os.path.join(t.dir, "sentinel-password")
+        with open(password_file, "w") as f:
+            f.write(topo.PASSWORD)
+        flags = t.sessiond_flags(password_file)
+        if args.min_replicas_ack:
+            flags += ["--min-replicas-ack", str(args.min_replicas_ack)]
+        sessiond = Sessiond(args.bin, flags, t.dir)
+        try:
+            load = Load(sessiond, args.writers)
+            time.sleep(args.warmup)  # steady load before the crash (a duration, not a wait for a condition)
+            old = t.ports["primary"]
+            before = load.acked_count
+            killed_at = load.elapsed()
+            if args.fault == "kill":
+                log(f"load steady ({before} writes acknowledged); SIGKILL primary :{old}")
+                t.kill("primary")
+            else:
+                log(f"load steady ({before} writes acknowledged); SENTINEL FAILOVER (primary :{old} stays up)")
+                t.cli(t.sentinel_ports[0], "SENTINEL", "FAILOVER", t.MASTER)
+            topo.wait_until("the sentinels to promote the replica", lambda: t.primary_port() != old, timeout=60)
+            promoted_at = load.elapsed()
+            log(f"sentinels promoted :{t.primary_port()} {promoted_at - killed_at:.1f} s after the fault")
+            if args.fault == "kill":
+                log("restarting the old primary")
+                t.restart("primary")
+            topo.wait_until("the old primary to rejoin as a replica",
+                            lambda: t.role("primary") == "slave" and
+                            "master_link_status:up" in t.cli(old, "INFO", "replication"), timeout=60)
+            log(f"old primary is a replica again at {load.elapsed() - killed_at:.1f} s after the fault")
+            wait_recovered(load, "the failover", timeout=60)
+            time.sleep(args.after)  # more load on the new primary
+            load.stop()
+            missing = load.missing()
+            acked, non2xx, window, kinds = load.summary()
+            out_of_window = [f for f in load.failures if f[0] < killed_at]
+            ok = (missing == 0 or not args.min_replicas_ack) and not out_of_window
+            bad = [s for s in load.statuses if s not in (204, 503, 504)]
+            print(f"failover sentinel --fault {args.fault} --min-replicas-ack {args.min_replicas_ack}: {acked} writes "
+                  f"acknowledged, {missing} keys lost their last acknowledged value; {non2xx} non-2xx answers "
+                  f"({kinds or 'none'}) over {window:.1f} s; sentinels promoted the replica "
+                  f"{promoted_at - killed_at:.1f} s after the fault; "
+                  f"failures before the fault: {len(out_of_window)}; unexpected statuses: {bad or 'none'}")
+            if bad:
+                log(f"unexpected answers: {bad} (see {sessiond.log_path})")
+                ok = False
+            return 0 if ok else 1
+        finally:
+            sessiond.stop()
+            if args.keep_log:
+                subprocess.run(["cp", sessiond.log_path, args.keep_log])
+
+
+def run_cluster(args):
+    with topo.ClusterTopology() as t:
+        sessiond = Sessiond(args.bin, t.sessiond_flags(), t.dir)
+        try:
+            load = Load(sessiond, args.writers)
+            time.sleep(args.warmup)
+            log("adding a fourth master")
+            port = t.add_master()
+            log(f"resharding {args.slots} slots to :{port} under load")
+            began = load.elapsed()
+            t.reshard(port, args.slots)
+            log(f"reshard done in {load.elapsed() - began:.1f} s")
+            time.sleep(args.after)
+            load.stop()
+            missing = load.missing()
+            acked, non2xx, window, kinds = load.summary()
+            bad = [s for s in load.statuses if s not in (204, 503)]
+            print(f"reshard cluster: {acked} writes acknowledged, {missing} missing; {non2xx} non-2xx answers "
+                  f"({kinds or 'none'}) over {window:.1f} s; {args.slots} slots moved to a new master; "
+                  f"non-retryable failures: {bad or 'none'}")
+            return 0 if missing == 0 and not bad else 1
+        finally:
+            sessiond.stop()
+            if args.keep_log:
+                subprocess.run(["cp", sessiond.log_path, args.keep_log])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("topology", choices=["sentinel", "cluster"])
+    parser.add_argument("--bin", default=os.environ.get("SESSIOND_BIN", os.path.join(ROOT, ".build/debug/sessiond")))
+    parser.add_argument("--min-replicas-ack", type=int, default=0)
+    parser.add_argument("--fault", choices=["kill", "switch"], default="kill",
+                        help="sentinel: SIGKILL the primary, or a sentinel-run failover that keeps it up")
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before the fault")
+    parser.add_argument("--after", type=float, default=2.0, help="seconds of load after recovery")
+    parser.add_argument("--slots", type=int, default=1000, help="cluster: slots to move to the new master")
+    parser.add_argument("--keep-log", help="copy sessiond's log here")
+    args = parser.parse_args()
+    if not os.access(args.bin, os.X_OK):
+        sys.exit(f"no sessiond binary at {args.bin} (swift build first, or set SESSIOND_BIN)")
+    return run_sentinel(args) if args.topology == "sentinel" else run_cluster(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
