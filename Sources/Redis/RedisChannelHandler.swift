@@ -31,6 +31,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
         let start: NIODeadline
         /// Replies to drop before the one that completes the promise (a transaction's `+OK`/`+QUEUED`).
         var skip: Int
+        /// The first error among the dropped replies: a transaction refused at queue time
+        /// (MOVED, READONLY, OOM) ends in a bare EXECABORT, and this says why instead.
+        var queuedError: RedisReply?
     }
 
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
@@ -59,16 +62,21 @@ final class RedisChannelHandler: ChannelInboundHandler {
     }
 
     /// Queues a command (or transaction); its reply (or failure) completes `promise`. On the loop only.
-    func enqueue(_ outgoing: Outgoing, promise: EventLoopPromise<RedisReply>, deadline: NIODeadline) {
+    /// `asking`: preceded by `ASKING` (a cluster slot being imported here, after an ASK redirect).
+    func enqueue(_ outgoing: Outgoing, promise: EventLoopPromise<RedisReply>, deadline: NIODeadline,
+                 asking: Bool = false) {
         guard let context = ready(promise) else { return }
-        let skip: Int
+        var skip = 0
+        if asking {
+            write(context) { $0.writeStaticString("*1\r\n$6\r\nASKING\r\n") }
+            skip = 1
+        }
         switch outgoing {
         case .command(let command):
             write(context) { command.write(into: &$0) }
-            skip = 0
         case .transaction(let transaction):
             write(context) { $0.writeImmutableBuffer(transaction.encoded) }
-            skip = transaction.commandCount - 1
+            skip += transaction.commandCount - 1
         }
         pending.append(Pending(promise: promise, deadline: deadline, start: .now(), skip: skip))
         if timer == nil { armTimer(context: context, at: deadline) }
@@ -115,11 +123,18 @@ final class RedisChannelHandler: ChannelInboundHandler {
                 if reply.kind(RedisReply.root) == .error, reply.errorMessage?.hasPrefix("READONLY") == true { demoted = true }
                 if pending[pending.startIndex].skip > 0 {
                     pending[pending.startIndex].skip -= 1
+                    if reply.kind(RedisReply.root) == .error, pending[pending.startIndex].queuedError == nil {
+                        pending[pending.startIndex].queuedError = reply
+                    }
                     continue
                 }
                 let head = pending.removeFirst()
                 metrics?.commandDuration.recordNanoseconds((now - head.start).nanoseconds)
-                head.promise.succeed(reply)
+                if let queued = head.queuedError, reply.kind(RedisReply.root) == .error {
+                    head.promise.succeed(queued)
+                } else {
+                    head.promise.succeed(reply)
+                }
             }
             // The server became a replica (failover): nothing more may be written
             // here; the next connect finds the new primary.

@@ -15,6 +15,7 @@ public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     private let managers: [ConnectionManager]
     private let monitor: SentinelMonitor?
+    private let cluster: ClusterRouter?
     private let logger: Logger
 
     public init(configuration: RedisConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger,
@@ -24,8 +25,12 @@ public final class RedisClient: Sendable {
         let monitor = configuration.sentinel.map {
             SentinelMonitor(configuration: $0, timeout: configuration.timeout, logger: logger)
         }
+        cluster = configuration.cluster.map {
+            ClusterRouter(configuration: configuration, seeds: $0, eventLoopGroup: eventLoopGroup, logger: logger,
+                          metricsFactory: metricsFactory)
+        }
         var managers: [ConnectionManager] = []
-        for (i, loop) in eventLoopGroup.makeIterator().enumerated() {
+        for (i, loop) in eventLoopGroup.makeIterator().enumerated() where configuration.cluster == nil {
             managers.append(ConnectionManager(eventLoop: loop, configuration: configuration, logger: logger,
                                               metrics: RedisMetrics(factory: metricsFactory, loop: i), monitor: monitor))
         }
@@ -46,11 +51,19 @@ public final class RedisClient: Sendable {
 
     /// Sends a command on `eventLoop`'s connection. Error replies fail the future with `.server`.
     /// `durable`: a write that must reach `--min-replicas-ack` replicas (see `replicated`).
-    public func send(_ command: RedisCommand, on eventLoop: EventLoop, durable: Bool = false) -> EventLoopFuture<RESPValue> {
+    /// `key`: the key the command works on, which picks the node in cluster mode.
+    public func send(_ command: RedisCommand, key: String? = nil, on eventLoop: EventLoop,
+                     durable: Bool = false) -> EventLoopFuture<RESPValue> {
         let deadline = NIODeadline.now() + configuration.timeout
-        let manager = manager(for: eventLoop)
-        let sent = manager.send(command, deadline: deadline)
-        let acked = durable ? replicated(sent, manager, deadline) : sent
+        let acked: EventLoopFuture<RedisReply>
+        if let cluster {
+            acked = cluster.send(.command(command), slot: key.map(ClusterSlot.of), on: eventLoop, deadline: deadline,
+                                 wait: durable ? configuration.minReplicasAck : 0)
+        } else {
+            let manager = manager(for: eventLoop)
+            let sent = manager.send(command, deadline: deadline)
+            acked = durable ? replicated(sent, manager, deadline) : sent
+        }
         return acked.flatMapThrowing { reply in
             if let message = reply.errorMessage { throw RedisError.server(message) }
             return reply.value
@@ -84,7 +97,14 @@ public final class RedisClient: Sendable {
                      _ completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) {
         let deadline = NIODeadline.now() + configuration.timeout
         transaction.finish()
-        manager(for: eventLoop).send(.transaction(transaction), deadline: deadline).whenComplete { result in
+        let sent: EventLoopFuture<RedisReply>
+        if let cluster {
+            sent = cluster.send(.transaction(transaction), slot: transaction.key.map(ClusterSlot.of), on: eventLoop,
+                                deadline: deadline)
+        } else {
+            sent = manager(for: eventLoop).send(.transaction(transaction), deadline: deadline)
+        }
+        sent.whenComplete { result in
             switch result {
             case .success(let reply) where reply.errorMessage != nil: completion(.failure(.server(reply.errorMessage!)))
             case .success(let reply): completion(.success(reply))
@@ -104,12 +124,23 @@ public final class RedisClient: Sendable {
     public func run<T: Sendable>(_ call: ScriptCall, on eventLoop: EventLoop,
                                  _ transform: @escaping @Sendable (Result<RESPValue, RedisError>) throws -> T) -> EventLoopFuture<T> {
         let deadline = NIODeadline.now() + configuration.timeout
-        let manager = self.manager(for: eventLoop)
-        let promise = manager.eventLoop.makePromise(of: T.self)
         let durable = call.script.durable && configuration.minReplicasAck > 0
-        @Sendable func send(_ usingSHA: Bool) -> EventLoopFuture<RedisReply> {
-            let sent = manager.send(call.command(usingSHA: usingSHA), deadline: deadline)
-            return durable ? replicated(sent, manager, deadline) : sent
+        let promise: EventLoopPromise<T>
+        let send: @Sendable (Bool) -> EventLoopFuture<RedisReply>
+        if let cluster {
+            promise = eventLoop.makePromise(of: T.self)
+            let slot = call.key.map(ClusterSlot.of)
+            let wait = durable ? configuration.minReplicasAck : 0
+            send = { usingSHA in
+                cluster.send(.command(call.command(usingSHA: usingSHA)), slot: slot, on: eventLoop, deadline: deadline, wait: wait)
+            }
+        } else {
+            let manager = self.manager(for: eventLoop)
+            promise = manager.eventLoop.makePromise(of: T.self)
+            send = { usingSHA in
+                let sent = manager.send(call.command(usingSHA: usingSHA), deadline: deadline)
+                return durable ? self.replicated(sent, manager, deadline) : sent
+            }
         }
         send(true).whenComplete { result in
             if case .success(let reply) = result, reply.errorMessage?.hasPrefix("NOSCRIPT") == true {
@@ -142,9 +173,30 @@ public final class RedisClient: Sendable {
         send(RedisCommand("PING"), on: eventLoop).map { _ in }
     }
 
+    /// The nodes that hold data: every master of a cluster, else the one server.
+    /// For commands that must run everywhere (SCAN).
+    public func primaries(on eventLoop: EventLoop) -> EventLoopFuture<[RedisNode]> {
+        guard let cluster else { return eventLoop.makeSucceededFuture([RedisNode(address: nil)]) }
+        return cluster.primaries(on: eventLoop).map { $0.map { RedisNode(address: $0) } }
+    }
+
+    /// Sends a command to one node from `primaries` (no redirects: SCAN is per node).
+    public func send(_ command: RedisCommand, to node: RedisNode, on eventLoop: EventLoop) -> EventLoopFuture<RESPValue> {
+        guard let cluster, let address = node.address else { return send(command, on: eventLoop) }
+        return cluster.send(command, to: address, on: eventLoop, deadline: .now() + configuration.timeout)
+            .flatMapThrowing { reply in
+                if let message = reply.errorMessage { throw RedisError.server(message) }
+                return reply.value
+            }
+    }
+
+    /// Whether keys of different slots may meet in one command or script (not in a cluster).
+    public var isCluster: Bool { cluster != nil }
+
     /// Closes every connection; later commands fail with `.shutdown`.
     public func shutdown() async {
         monitor?.shutdown()
+        await cluster?.shutdown()
         for m in managers {
             try? await m.shutdown().get()
         }
@@ -192,14 +244,14 @@ final class ConnectionManager: Sendable {
         send(.command(command), deadline: deadline)
     }
 
-    func send(_ outgoing: Outgoing, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
+    func send(_ outgoing: Outgoing, deadline: NIODeadline, asking: Bool = false) -> EventLoopFuture<RedisReply> {
         guard eventLoop.inEventLoop else {
-            return eventLoop.flatSubmit { self.send(outgoing, deadline: deadline) }
+            return eventLoop.flatSubmit { self.send(outgoing, deadline: deadline, asking: asking) }
         }
         if case .connected(let connection) = state.value.phase, connection.isActive {
-            return connection.send(outgoing, deadline: deadline)
+            return connection.send(outgoing, deadline: deadline, asking: asking)
         }
-        return connection(deadline: deadline).flatMap { $0.send(outgoing, deadline: deadline) }
+        return connection(deadline: deadline).flatMap { $0.send(outgoing, deadline: deadline, asking: asking) }
     }
 
     private func connection(deadline: NIODeadline) -> EventLoopFuture<RedisConnection> {

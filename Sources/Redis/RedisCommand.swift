@@ -102,6 +102,8 @@ extension ByteBuffer {
 public struct RedisTransaction: Sendable {
     var encoded: ByteBuffer
     public private(set) var commandCount = 0
+    /// The first key, which routes the transaction in cluster mode (all its keys share a slot).
+    public private(set) var key: String?
 
     public init(capacity: Int = 256) {
         encoded = ByteBufferAllocator().buffer(capacity: capacity)
@@ -118,18 +120,18 @@ public struct RedisTransaction: Sendable {
 
     public mutating func append(_ name: StaticString, _ key: String) {
         header(2, name)
-        bulk(key)
+        keyed(key)
     }
 
     public mutating func append(_ name: StaticString, _ key: String, _ value: Int) {
         header(3, name)
-        bulk(key)
+        keyed(key)
         bulk(String(value))
     }
 
     public mutating func append(_ name: StaticString, _ key: String, _ fields: [String]) {
         header(2 + fields.count, name)
-        bulk(key)
+        keyed(key)
         for f in fields { bulk(f) }
     }
 
@@ -146,6 +148,11 @@ public struct RedisTransaction: Sendable {
 
     private mutating func bulk(_ s: String) {
         encoded.writeRESPBulk(s)
+    }
+
+    private mutating func keyed(_ k: String) {
+        if key == nil { key = k }
+        encoded.writeRESPBulk(k)
     }
 
     /// Closes the transaction with EXEC (`RedisClient.exec` does).

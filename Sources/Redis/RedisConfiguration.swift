@@ -15,6 +15,8 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var timeout: TimeAmount
     /// Sentinel mode: `address` is only a placeholder; the primary is whatever these sentinels say.
     public var sentinel: SentinelConfiguration?
+    /// Cluster mode: seed nodes; `address` is only a placeholder, the slot map says where each key lives.
+    public var cluster: [HostPort]?
     /// `--min-replicas-ack`: writes are followed by `WAIT n` and only succeed when n
     /// replicas have them, so an acknowledged write survives a failover.
     public var minReplicasAck: Int = 0
@@ -112,6 +114,9 @@ public struct RedisConfiguration: Sendable, Equatable {
 
     /// The target for logs: never the password.
     public var redactedDescription: String {
+        if let cluster {
+            return "cluster://\(cluster.map(\.description).joined(separator: ","))"
+        }
         if let sentinel {
             return "sentinel://\(sentinel.sentinels.map(\.description).joined(separator: ","))/\(sentinel.masterName)"
                 + (database != 0 ? "?db=\(database)" : "")

@@ -96,13 +96,13 @@ final class RedisConnection: Sendable {
         send(.command(command), deadline: deadline)
     }
 
-    func send(_ outgoing: Outgoing, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
+    func send(_ outgoing: Outgoing, deadline: NIODeadline, asking: Bool = false) -> EventLoopFuture<RedisReply> {
         let promise = channel.eventLoop.makePromise(of: RedisReply.self)
         if channel.eventLoop.inEventLoop {
-            handler.value.enqueue(outgoing, promise: promise, deadline: deadline)
+            handler.value.enqueue(outgoing, promise: promise, deadline: deadline, asking: asking)
         } else {
             let handler = self.handler
-            channel.eventLoop.execute { handler.value.enqueue(outgoing, promise: promise, deadline: deadline) }
+            channel.eventLoop.execute { handler.value.enqueue(outgoing, promise: promise, deadline: deadline, asking: asking) }
         }
         return promise.futureResult
     }

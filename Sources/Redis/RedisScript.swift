@@ -20,12 +20,15 @@ public struct RedisScript: Sendable {
 public struct ScriptCall: Sendable {
     public let script: RedisScript
     private let keyCount: Int
+    /// Routes the call in cluster mode (a script's keys must share one slot).
+    public let key: String?
     /// Keys, then arguments, already RESP-encoded.
     private var tail: RedisCommand
 
     public init(_ script: RedisScript, keys: [String]) {
         self.script = script
         self.keyCount = keys.count
+        self.key = keys.first
         tail = RedisCommand(capacity: 256)
         for k in keys { tail.append(k) }
     }

@@ -33,7 +33,7 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    var address: RedisConfiguration.Address { .tcp(host: host, port: port) }
+    public var address: RedisConfiguration.Address { .tcp(host: host, port: port) }
 }
 
 /// Where the sentinels are and which master they watch (`--redis-sentinel`, `--sentinel-master`).

@@ -9,6 +9,8 @@ import Redis
 /// - Results are arrays whose first element is a code: 1 ok, 2 created,
 ///   0 no session, -1 precondition failed, -2 id taken, -3 too many keys.
 /// - Times are Redis's clock (`TIME`), so sidecars on different hosts agree.
+/// - An empty user prefix (cluster mode) means "leave the user index alone":
+///   it lives in another slot, and `SessionStore` updates it right after.
 enum Scripts {
     static let prelude = """
     local META = {'meta:ttl', 'meta:created', 'meta:expires_at', 'meta:user', 'meta:version'}
@@ -30,7 +32,7 @@ enum Scripts {
     end
     local function drop(key, m, uprefix, id)
       redis.call('DEL', key)
-      if m[4] then redis.call('SREM', uprefix .. m[4], id) end
+      if m[4] and uprefix ~= '' then redis.call('SREM', uprefix .. m[4], id) end
     end
     -- The metadata of a live session and Redis's clock, or nil; a session past
     -- its absolute lifetime is dropped on the way.
@@ -42,13 +44,17 @@ enum Scripts {
       return m, now
     end
     -- The user's index lives at least as long as each of its sessions.
-    local function index_keep(ukey, id, at, now)
+    local function index_keep(uprefix, user, id, at, now)
+      if uprefix == '' then return end
+      local ukey = uprefix .. user
       redis.call('SADD', ukey, id)
       local pt = redis.call('PTTL', ukey)
       if pt < 0 or now + pt < at then redis.call('PEXPIREAT', ukey, int(at)) end
     end
     -- On reads: extend the index without writing the member again.
-    local function index_extend(ukey, id, at, now)
+    local function index_extend(uprefix, user, id, at, now)
+      if uprefix == '' then return end
+      local ukey = uprefix .. user
       local pt = redis.call('PTTL', ukey)
       if pt == -2 then redis.call('SADD', ukey, id); pt = -1 end
       if pt < 0 or now + pt < at then redis.call('PEXPIREAT', ukey, int(at)) end
@@ -121,7 +127,7 @@ enum Scripts {
     if ARGV[1] == '1' and not m[3] then
       local at = expiry_at(tonumber(m[1]), tonumber(m[2]), nil, maxlife, now)
       redis.call('PEXPIREAT', key, int(at))
-      if m[4] then index_extend(ARGV[3] .. m[4], ARGV[4], at, now) end
+      if m[4] then index_extend(ARGV[3], m[4], ARGV[4], at, now) end
       pttl = at - now
     elseif ARGV[7] == '1' and m[3] then
       local at = expiry_at(tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), maxlife, now)
@@ -149,13 +155,14 @@ enum Scripts {
     chunked('HSET', key, args)
     local at = expiry_at(ttl, now, nil, tonumber(ARGV[3]), now)
     redis.call('PEXPIREAT', key, int(at))
-    if ARGV[2] ~= '' then index_keep(ARGV[4] .. ARGV[2], ARGV[5], at, now) end
+    if ARGV[2] ~= '' then index_keep(ARGV[4], ARGV[2], ARGV[5], at, now) end
     return {2, now, at - now}
     """)
 
     /// PUT: replace (or create) with If-Match / If-None-Match.
     /// ARGV: if_match, if_none_match, ttl or '', user_mode (keep|clear|set), user,
     ///       default_ttl, maxlife_ms, user_prefix, id, then field/value pairs.
+    /// Reply: {code, now, pttl, meta, previous user or false}.
     static let replace = script("replace", """
     local key = KEYS[1]
     local uprefix, id = ARGV[8], ARGV[9]
@@ -194,11 +201,11 @@ enum Scripts {
     local at = expiry_at(ttl, created, fixed, maxlife, now)
     if at <= now then at = now + 1 end
     redis.call('PEXPIREAT', key, int(at))
-    if old_user and old_user ~= user then redis.call('SREM', uprefix .. old_user, id) end
-    if user then index_keep(uprefix .. user, id, at, now) end
+    if old_user and old_user ~= user and uprefix ~= '' then redis.call('SREM', uprefix .. old_user, id) end
+    if user then index_keep(uprefix, user, id, at, now) end
     local code = 2
     if exists then code = 1 end
-    return {code, now, at - now, {int(ttl), int(created), fixed and int(fixed) or false, user, int(version)}}
+    return {code, now, at - now, {int(ttl), int(created), fixed and int(fixed) or false, user, int(version)}, old_user}
     """)
 
     /// PATCH, PUT/DELETE data key, DELETE data (clear).
@@ -255,17 +262,17 @@ enum Scripts {
     local at = expiry_at(tonumber(m[1]), tonumber(m[2]), fixed, maxlife, now)
     if at <= now then at = now + 1 end
     redis.call('PEXPIREAT', key, int(at))
-    if m[4] then index_keep(uprefix .. m[4], id, at, now) end
+    if m[4] then index_keep(uprefix, m[4], id, at, now) end
     if ARGV[7] == 'all' then return {1, now, at - now, m, redis.call('HGETALL', key)} end
     return {1, now, at - now, m}
     """)
 
-    /// DELETE: the session and its index entry. ARGV: user_prefix, id.
+    /// DELETE: the session and its index entry. ARGV: user_prefix, id. Reply: {deleted, user or false}.
     static let delete = script("delete", memory: .allowWhenFull, """
     local u = redis.call('HGET', KEYS[1], 'meta:user')
     local n = redis.call('DEL', KEYS[1])
-    if u then redis.call('SREM', ARGV[1] .. u, ARGV[2]) end
-    return n
+    if u and ARGV[1] ~= '' then redis.call('SREM', ARGV[1] .. u, ARGV[2]) end
+    return {n, u}
     """)
 
     /// PUT expiry. ARGV: mode (ttl|at), value (seconds | unix ms), maxlife_ms, user_prefix, id.
@@ -290,7 +297,7 @@ enum Scripts {
     local at = expiry_at(ttl, tonumber(m[2]), fixed, maxlife, now)
     if at <= now then at = now + 1 end
     redis.call('PEXPIREAT', key, int(at))
-    if m[4] then index_keep(ARGV[4] .. m[4], ARGV[5], at, now) end
+    if m[4] then index_keep(ARGV[4], m[4], ARGV[5], at, now) end
     return {1, now, at - now, m}
     """)
 
@@ -309,7 +316,7 @@ enum Scripts {
     redis.call('PEXPIREAT', KEYS[2], int(at))
     if m[4] then
       redis.call('SREM', ARGV[2] .. m[4], ARGV[3])
-      index_keep(ARGV[2] .. m[4], ARGV[4], at, now)
+      index_keep(ARGV[2], m[4], ARGV[4], at, now)
     end
     return {1, now, at - now, m, redis.call('HGETALL', KEYS[2])}
     """)
@@ -346,5 +353,62 @@ enum Scripts {
     return n
     """)
 
-    static let all: [RedisScript] = [read, create, replace, write, delete, setExpiry, cycle, listUser, deleteUser]
+    // MARK: Cluster mode
+    // A session and its user's index live in different slots, so no script may
+    // touch both: the scripts above run with an empty user prefix, and these
+    // keep the index from the index's own slot, always after the session's
+    // change (an index never names a session before it exists; a stale entry
+    // is pruned by the next listing and expires with the index).
+
+    /// KEYS[1] user index. ARGV: id, expiry (unix ms) of that session.
+    static let indexAdd = script("index_add", """
+    redis.call('SADD', KEYS[1], ARGV[1])
+    local pt = redis.call('PTTL', KEYS[1])
+    if pt < 0 or now_ms() + pt < tonumber(ARGV[2]) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+    return 1
+    """)
+
+    /// Listing a user's sessions, one session at a time. KEYS[1] session. ARGV: user.
+    /// Reply as `read`'s with data, or {0} when gone or someone else's.
+    static let peekUser = script("peek_user", memory: .allowWhenFull, durable: false, """
+    local m = redis.call('HMGET', KEYS[1], unpack(META))
+    if not m[1] or m[4] ~= ARGV[1] then return {0} end
+    return {1, now_ms(), redis.call('PTTL', KEYS[1]), m, redis.call('HGETALL', KEYS[1])}
+    """)
+
+    /// Log out everywhere, one session at a time. KEYS[1] session. ARGV: user.
+    static let deleteIfUser = script("delete_if_user", memory: .allowWhenFull, """
+    if redis.call('HGET', KEYS[1], 'meta:user') ~= ARGV[1] then return 0 end
+    return redis.call('DEL', KEYS[1])
+    """)
+
+    /// Cycle, step 1 of 3 (the ids are in different slots): the live session.
+    /// KEYS[1] old session. ARGV: maxlife_ms. Reply: {1, now, meta, HGETALL} or {0}.
+    static let cycleExport = script("cycle_export", memory: .allowWhenFull, durable: false, """
+    local m, now = live(KEYS[1], tonumber(ARGV[1]), '', '')
+    if not m then return {0} end
+    return {1, now, m, redis.call('HGETALL', KEYS[1])}
+    """)
+
+    /// Cycle, step 2: the copy under the new id, never over an existing one.
+    /// KEYS[1] new session. ARGV: expiry (unix ms), then the hash's field/value pairs.
+    static let cycleImport = script("cycle_import", """
+    if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
+    local args = {}
+    for i = 2, #ARGV do args[#args + 1] = ARGV[i] end
+    chunked('HSET', KEYS[1], args)
+    redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+    return 1
+    """)
+
+    /// Cycle, step 3: the old id goes, unless it was written since step 1
+    /// (then the copy is stale: the caller deletes it and starts over).
+    /// KEYS[1] old session. ARGV: the version step 1 saw.
+    static let cycleRetire = script("cycle_retire", memory: .allowWhenFull, """
+    if redis.call('HGET', KEYS[1], 'meta:version') ~= ARGV[1] then return 0 end
+    return redis.call('DEL', KEYS[1])
+    """)
+
+    static let all: [RedisScript] = [read, create, replace, write, delete, setExpiry, cycle, listUser, deleteUser,
+                                     indexAdd, peekUser, deleteIfUser, cycleExport, cycleImport, cycleRetire]
 }

@@ -50,6 +50,37 @@ public final class SessionStore: Sendable {
 
     private var maxlife: Int { configuration.maxLifetimeMilliseconds }
 
+    /// In a cluster the user index is in another slot than the session: the
+    /// scripts get no user prefix and leave it alone, and the `index…` methods
+    /// below keep it from its own slot (Scripts.swift, "Cluster mode").
+    private var cluster: Bool { redis.isCluster }
+    private var userPrefixArgument: String { redis.isCluster ? "" : layout.userPrefix }
+
+    /// Cluster mode: the session `id` (expiring at `at`) is in `user`'s index.
+    private func indexAdd(_ user: String, _ id: String, at: Int64, on loop: EventLoop) -> EventLoopFuture<Void> {
+        var call = ScriptCall(Scripts.indexAdd, keys: [layout.user(user)])
+        call.append(id)
+        call.append(Int(at))
+        return run(call, on: loop).map { _ in }
+    }
+
+    /// Cluster mode: `id` leaves `user`'s index.
+    private func indexRemove(_ user: String, _ id: String, on loop: EventLoop) -> EventLoopFuture<Void> {
+        var command = RedisCommand("SREM")
+        command.append(layout.user(user))
+        command.append(id)
+        return redis.send(command, key: layout.user(user), on: loop, durable: true).map { _ in }
+    }
+
+    /// Cluster mode: after a session changed, its index entries follow (new user in, old user out).
+    private func reindex(_ s: Session, previousUser: String?, on loop: EventLoop) -> EventLoopFuture<Void> {
+        guard cluster else { return loop.makeSucceededVoidFuture() }
+        var steps: [EventLoopFuture<Void>] = []
+        if let user = s.user { steps.append(indexAdd(user, s.id, at: s.expiresAtMilliseconds, on: loop)) }
+        if let previousUser, previousUser != s.user { steps.append(indexRemove(previousUser, s.id, on: loop)) }
+        return EventLoopFuture.andAllSucceed(steps, on: loop)
+    }
+
     private func run(_ call: ScriptCall, on loop: EventLoop) -> EventLoopFuture<[RESPValue]> {
         run(call, on: loop) { $0 }
     }
@@ -121,7 +152,7 @@ public final class SessionStore: Sendable {
             call.append(ttl)
             call.append(user ?? "")
             call.append(maxlife)
-            call.append(layout.userPrefix)
+            call.append(userPrefixArgument)
             call.append(id)
             Self.append(data, to: &call)
             return run(call, on: loop).flatMap { r in
@@ -132,7 +163,7 @@ public final class SessionStore: Sendable {
                 let s = Session(id: id, data: data, ttl: ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
                                 createdMilliseconds: now, user: user, version: 1, fixedExpiry: nil)
                 self.hints.remember(s)
-                return loop.makeSucceededFuture(s)
+                return self.reindex(s, previousUser: nil, on: loop).map { s }
             }
         }
         return attempt(3)
@@ -171,7 +202,7 @@ public final class SessionStore: Sendable {
         var call = ScriptCall(Scripts.read, keys: [layout.session(id)])
         call.append(touch ? "1" : "0")
         call.append(maxlife)
-        call.append(layout.userPrefix)
+        call.append(userPrefixArgument)
         call.append(id)
         switch mode {
         case .everything: call.append("all"); call.append("")
@@ -197,6 +228,9 @@ public final class SessionStore: Sendable {
                 value = v
             }
             self.hints.remember(s)
+            // Cluster mode: the touch moved the expiry, so the index must live as long.
+            // Not waited for: a read never fails on its index (stale ids are pruned).
+            if self.cluster, touch, s.user != nil, s.fixedExpiry == nil { _ = self.reindex(s, previousUser: nil, on: loop) }
             return (s, value)
         }
     }
@@ -316,16 +350,20 @@ public final class SessionStore: Sendable {
         }
         call.append(configuration.defaultTTL)
         call.append(maxlife)
-        call.append(layout.userPrefix)
+        call.append(userPrefixArgument)
         call.append(id)
         let data = input.data ?? []
         Self.append(data, to: &call)
-        return run(call, on: loop) { r in
+        let replaced = run(call, on: loop) { r in
             try Self.check(r.first?.int)
             var s = try Self.session(id: id, r, dataAt: nil)
             s.data = data
             self.hints.remember(s)
-            return (s, r.first?.int == 2)
+            return (s, r.first?.int == 2, r.count > 4 ? r[4].string : nil)
+        }
+        guard cluster else { return replaced.map { ($0.0, $0.1) } }
+        return replaced.flatMap { s, created, previousUser in
+            self.reindex(s, previousUser: previousUser, on: loop).map { (s, created) }
         }
     }
 
@@ -339,7 +377,7 @@ public final class SessionStore: Sendable {
         var call = ScriptCall(Scripts.write, keys: [layout.session(id)])
         call.append(Preconditions.argument(ifMatch))
         call.append(maxlife)
-        call.append(layout.userPrefix)
+        call.append(userPrefixArgument)
         call.append(id)
         call.append(clear ? "1" : "0")
         call.append(configuration.limits.maxKeys)
@@ -347,12 +385,14 @@ public final class SessionStore: Sendable {
         call.append(set.count)
         Self.append(set, to: &call)
         for k in delete { call.append(bytes: KeyLayout.dataField(k)) }
-        return run(call, on: loop) { r in
+        let written = run(call, on: loop) { r in
             try Self.check(r.first?.int)
             let s = try Self.session(id: id, r, dataAt: withData ? 4 : nil)
             self.hints.remember(s)
             return s
         }
+        guard cluster else { return written }
+        return written.flatMap { s in self.reindex(s, previousUser: nil, on: loop).map { s } }
     }
 
     // MARK: Delete
@@ -360,10 +400,16 @@ public final class SessionStore: Sendable {
     /// DELETE: the session and its index entry. Succeeds when absent too.
     public func delete(_ id: String, on loop: EventLoop) -> EventLoopFuture<Bool> {
         var call = ScriptCall(Scripts.delete, keys: [layout.session(id)])
-        call.append(layout.userPrefix)
+        call.append(userPrefixArgument)
         call.append(id)
         hints.forget(id)
-        return run(call, on: loop).map { r in (r.first?.int ?? 0) > 0 }
+        let deleted = run(call, on: loop)
+        guard cluster else { return deleted.map { r in (r.first?.int ?? 0) > 0 } }
+        return deleted.flatMap { r in
+            let gone = (r.first?.int ?? 0) > 0
+            guard r.count > 1, let user = r[1].string else { return loop.makeSucceededFuture(gone) }
+            return self.indexRemove(user, id, on: loop).map { gone }
+        }
     }
 
     // MARK: Expiry
@@ -376,25 +422,28 @@ public final class SessionStore: Sendable {
         case .at(let ms): call.append("at"); call.append(Int(ms))
         }
         call.append(maxlife)
-        call.append(layout.userPrefix)
+        call.append(userPrefixArgument)
         call.append(id)
-        return run(call, on: loop) { r in
+        let changed = run(call, on: loop) { r in
             try Self.check(r.first?.int)
             let s = try Self.session(id: id, r, dataAt: nil)
             self.hints.remember(s)
             return s
         }
+        guard cluster else { return changed }
+        return changed.flatMap { s in self.reindex(s, previousUser: nil, on: loop).map { s } }
     }
 
     // MARK: Cycle
 
     /// POST cycle: same data, ttl, user and creation time under a new id; the old id is gone.
     public func cycle(_ id: String, on loop: EventLoop) -> EventLoopFuture<Session> {
+        if cluster { return clusterCycle(id, on: loop) }
         @Sendable func attempt(_ left: Int) -> EventLoopFuture<Session> {
             let newID = SessionID.generate()
             var call = ScriptCall(Scripts.cycle, keys: [layout.session(id), layout.session(newID)])
             call.append(maxlife)
-            call.append(layout.userPrefix)
+            call.append(userPrefixArgument)
             call.append(id)
             call.append(newID)
             return run(call, on: loop).flatMap { r in
@@ -411,10 +460,80 @@ public final class SessionStore: Sendable {
         return attempt(3)
     }
 
+    /// Cycle in a cluster, where the two ids are in different slots: copy the
+    /// session to the new id (never over an existing one), then delete the old
+    /// id only if nobody wrote to it meanwhile (else drop the copy and start
+    /// over), then move the index entry. A crash between the copy and the
+    /// delete leaves both ids valid until the copy expires: the client got no
+    /// answer and still holds the old id (README, "Redis Cluster").
+    private func clusterCycle(_ id: String, on loop: EventLoop) -> EventLoopFuture<Session> {
+        @Sendable func attempt(_ left: Int) -> EventLoopFuture<Session> {
+            var export = ScriptCall(Scripts.cycleExport, keys: [layout.session(id)])
+            export.append(maxlife)
+            return run(export, on: loop).flatMap { r -> EventLoopFuture<Session> in
+                guard r.first?.int == 1 else {
+                    self.hints.forget(id)
+                    return loop.makeFailedFuture(SessionError.sessionNotFound)
+                }
+                guard r.count == 4, let now = r[1].int, case .array(var meta) = r[2], meta.count == 5,
+                      let version = meta[4].int, let ttl = meta[0].int, let created = meta[1].int,
+                      case .array(let hash) = r[3] else {
+                    return loop.makeFailedFuture(SessionError.redis(.unexpectedReply("cycle export: \(r)")))
+                }
+                var at = meta[2].int ?? now + ttl * 1000
+                if self.maxlife > 0 && created + Int64(self.maxlife) < at { at = created + Int64(self.maxlife) }
+                if at <= now { at = now + 1 }
+                let newID = SessionID.generate()
+                var copy = ScriptCall(Scripts.cycleImport, keys: [self.layout.session(newID)])
+                copy.append(Int(at))
+                var i = 0
+                while i + 1 < hash.count {
+                    guard let field = hash[i].bytes, let value = hash[i + 1].bytes else { break }
+                    copy.append(bytes: field)
+                    copy.append(bytes: field == Array("meta:version".utf8) ? Array(String(version + 1).utf8) : value)
+                    i += 2
+                }
+                meta[4] = .bulk(Array(String(version + 1).utf8))
+                let (expiry, newMeta) = (at, meta)
+                return self.run(copy, on: loop).flatMap { c -> EventLoopFuture<Session> in
+                    if c.first?.int == -2 { return left > 0 ? attempt(left - 1) : loop.makeFailedFuture(SessionError.redis(.server("TRYAGAIN new id taken"))) }
+                    var retire = ScriptCall(Scripts.cycleRetire, keys: [self.layout.session(id)])
+                    retire.append(Int(version))
+                    return self.run(retire, on: loop).flatMap { d -> EventLoopFuture<Session> in
+                        guard d.first?.int == 1 else {
+                            // Written (or deleted) since the export: the copy is stale.
+                            var drop = RedisCommand("DEL")
+                            drop.append(self.layout.session(newID))
+                            return self.redis.send(drop, key: self.layout.session(newID), on: loop, durable: true)
+                                .flatMap { _ in
+                                    left > 0 ? attempt(left - 1)
+                                        : loop.makeFailedFuture(SessionError.redis(.server("TRYAGAIN the session kept changing during cycle")))
+                                }
+                        }
+                        let s: Session
+                        do {
+                            s = try Self.session(id: newID, [.integer(1), .integer(now), .integer(expiry - now), .array(newMeta), .array(hash)],
+                                                 dataAt: 4)
+                        } catch {
+                            return loop.makeFailedFuture(error)
+                        }
+                        self.hints.forget(id)
+                        self.hints.remember(s)
+                        return self.reindex(s, previousUser: nil, on: loop)
+                            .flatMap { s.user.map { self.indexRemove($0, id, on: loop) } ?? loop.makeSucceededVoidFuture() }
+                            .map { s }
+                    }
+                }
+            }
+        }
+        return attempt(3)
+    }
+
     // MARK: Users
 
     /// The user's live sessions, oldest first; stale index entries are pruned on the way.
     public func sessions(ofUser user: String, on loop: EventLoop) -> EventLoopFuture<[Session]> {
+        if cluster { return clusterSessions(ofUser: user, on: loop) }
         var call = ScriptCall(Scripts.listUser, keys: [layout.user(user)])
         call.append(layout.sessionPrefix)
         call.append(user)
@@ -433,8 +552,47 @@ public final class SessionStore: Sendable {
         }
     }
 
+    /// The ids in a user's index (cluster mode reads them, then each session in its own slot).
+    private func indexMembers(_ user: String, on loop: EventLoop) -> EventLoopFuture<[String]> {
+        var command = RedisCommand("SMEMBERS")
+        command.append(layout.user(user))
+        return redis.send(command, key: layout.user(user), on: loop).map { $0.array?.compactMap(\.string) ?? [] }
+    }
+
+    private func clusterSessions(ofUser user: String, on loop: EventLoop) -> EventLoopFuture<[Session]> {
+        indexMembers(user, on: loop).flatMap { ids in
+            let reads = ids.map { id -> EventLoopFuture<Session?> in
+                var call = ScriptCall(Scripts.peekUser, keys: [self.layout.session(id)])
+                call.append(user)
+                return self.run(call, on: loop).flatMap { r in
+                    guard r.first?.int == 1 else {
+                        // Gone or someone else's: prune the stale entry.
+                        return self.indexRemove(user, id, on: loop).map { nil }
+                    }
+                    return loop.makeCompletedFuture { try Self.session(id: id, r, dataAt: 4) }
+                }
+            }
+            return EventLoopFuture.whenAllSucceed(reads, on: loop).map { found in
+                found.compactMap { $0 }.sorted { ($0.createdMilliseconds, $0.id) < ($1.createdMilliseconds, $1.id) }
+            }
+        }
+    }
+
     /// Log out everywhere (but `except`). Returns how many sessions were deleted.
     public func deleteSessions(ofUser user: String, except: String?, on loop: EventLoop) -> EventLoopFuture<Int> {
+        if cluster {
+            return indexMembers(user, on: loop).flatMap { ids in
+                let deletions = ids.filter { $0 != except }.map { id -> EventLoopFuture<Int> in
+                    var call = ScriptCall(Scripts.deleteIfUser, keys: [self.layout.session(id)])
+                    call.append(user)
+                    self.hints.forget(id)
+                    return self.run(call, on: loop).flatMap { r in
+                        self.indexRemove(user, id, on: loop).map { Int(r.first?.int ?? 0) }
+                    }
+                }
+                return EventLoopFuture.whenAllSucceed(deletions, on: loop).map { $0.reduce(0, +) }
+            }
+        }
         var call = ScriptCall(Scripts.deleteUser, keys: [layout.user(user)])
         call.append(layout.sessionPrefix)
         call.append(user)
@@ -449,6 +607,20 @@ public final class SessionStore: Sendable {
     public func deleteAll(on loop: EventLoop) -> EventLoopFuture<Int> {
         let patterns = [Self.globEscape(layout.sessionPrefix) + "*", Self.globEscape(layout.userPrefix) + "*"]
         let redis = self.redis
+        // Every master of a cluster holds some of the keys: SCAN each one.
+        return redis.primaries(on: loop).flatMap { nodes in
+            let counts = nodes.map { node in
+                Self.deleteAll(matching: patterns, on: node, redis: redis, loop: loop)
+            }
+            return EventLoopFuture.whenAllSucceed(counts, on: loop).map { $0.reduce(0, +) }
+        }.flatMapErrorThrowing { error in
+            if let e = error as? SessionError { throw e }
+            throw SessionError.redis(error as? RedisError ?? .unexpectedReply("\(error)"))
+        }
+    }
+
+    private static func deleteAll(matching patterns: [String], on node: RedisNode, redis: RedisClient,
+                                  loop: EventLoop) -> EventLoopFuture<Int> {
         @Sendable func scan(_ patternIndex: Int, cursor: String, deleted: Int) -> EventLoopFuture<Int> {
             var cmd = RedisCommand("SCAN")
             cmd.append(cursor)
@@ -456,13 +628,21 @@ public final class SessionStore: Sendable {
             cmd.append(patterns[patternIndex])
             cmd.append("COUNT")
             cmd.append("1000")
-            return redis.send(cmd, on: loop).flatMap { reply -> EventLoopFuture<Int> in
+            return redis.send(cmd, to: node, on: loop).flatMap { reply -> EventLoopFuture<Int> in
                 guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else {
                     return loop.makeFailedFuture(SessionError.redis(.unexpectedReply("SCAN: \(reply)")))
                 }
                 let unlinked: EventLoopFuture<Int>
                 if keys.isEmpty {
                     unlinked = loop.makeSucceededFuture(0)
+                } else if redis.isCluster {
+                    // One UNLINK per key: a command's keys must share a slot.
+                    let each = keys.compactMap(\.string).map { key in
+                        var unlink = RedisCommand("UNLINK")
+                        unlink.append(key)
+                        return redis.send(unlink, key: key, on: loop, durable: true).map { Int($0.int ?? 0) }
+                    }
+                    unlinked = EventLoopFuture.whenAllSucceed(each, on: loop).map { $0.reduce(0, +) }
                 } else {
                     var unlink = RedisCommand("UNLINK")
                     for k in keys { if let b = k.bytes { unlink.append(bytes: b) } }
@@ -477,10 +657,7 @@ public final class SessionStore: Sendable {
                 }
             }
         }
-        return scan(0, cursor: "0", deleted: 0).flatMapErrorThrowing { error in
-            if let e = error as? SessionError { throw e }
-            throw SessionError.redis(error as? RedisError ?? .unexpectedReply("\(error)"))
-        }
+        return scan(0, cursor: "0", deleted: 0)
     }
 
     static func globEscape(_ s: String) -> String {

@@ -23,6 +23,10 @@ struct ServerOptions: ParsableArguments {
                                valueName: "host:port,..."))
     var redisSentinel: String?
 
+    @Option(help: ArgumentHelp("Redis Cluster: seed nodes (host:port,…); the slot map comes from them. --redis then only carries user and password.",
+                               valueName: "host:port,..."))
+    var redisCluster: String?
+
     @Option(help: "The master name the sentinels watch (sentinel.conf's 'sentinel monitor <name>').")
     var sentinelMaster: String?
 
@@ -79,7 +83,7 @@ struct ServerOptions: ParsableArguments {
 
     /// The names that `SESSIOND_*` variables and config-file lines map onto.
     static let optionNames = [
-        "listen", "redis", "redis-sentinel", "sentinel-master", "sentinel-username", "sentinel-password-file",
+        "listen", "redis", "redis-cluster", "redis-sentinel", "sentinel-master", "sentinel-username", "sentinel-password-file",
         "min-replicas-ack", "key-prefix", "default-ttl", "max-lifetime", "auth-token-file", "redis-timeout",
         "max-body-bytes", "max-depth", "max-keys", "min-ttl", "max-ttl", "threads", "log-level", "log-format",
     ]
@@ -103,6 +107,13 @@ struct ServerOptions: ParsableArguments {
         if minReplicasAck > 0 && wantsEmbeddedRedis {
             throw ValidationError("--min-replicas-ack needs --redis or --redis-sentinel: the private redis-server has no replicas")
         }
+        if let nodes = redisCluster {
+            guard redisSentinel == nil else { throw ValidationError("--redis-cluster and --redis-sentinel exclude each other") }
+            do { _ = try HostPort.list(nodes) } catch { throw ValidationError("--redis-cluster: \(error)") }
+            if let redis, (try? RedisConfiguration(url: redis))?.database != 0 {
+                throw ValidationError("--redis-cluster: Redis Cluster has only database 0")
+            }
+        }
         if let sentinels = redisSentinel {
             do { _ = try HostPort.list(sentinels) } catch { throw ValidationError("--redis-sentinel: \(error)") }
             guard let name = sentinelMaster, !name.isEmpty else {
@@ -114,11 +125,17 @@ struct ServerOptions: ParsableArguments {
     }
 
     /// Whether sessiond should start its private redis-server.
-    var wantsEmbeddedRedis: Bool { redis == nil && redisSentinel == nil }
+    var wantsEmbeddedRedis: Bool { redis == nil && redisSentinel == nil && redisCluster == nil }
 
     /// Where Redis is, from --redis and the sentinel flags (nil: the embedded default).
     func redisConfiguration() throws -> RedisConfiguration? {
         let timeout = try timeout()
+        if let nodes = redisCluster {
+            var configuration = try RedisConfiguration(url: redis ?? "redis://127.0.0.1:6379/0", timeout: timeout)
+            configuration.cluster = try HostPort.list(nodes)
+            configuration.minReplicasAck = minReplicasAck
+            return configuration
+        }
         guard let sentinels = redisSentinel else {
             guard let redis else { return nil }
             var configuration = try RedisConfiguration(url: redis, timeout: timeout)

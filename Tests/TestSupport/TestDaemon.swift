@@ -31,7 +31,9 @@ public struct TestDaemon: Sendable {
         var logger = Logger(label: "sessiond-test")
         logger.logLevel = .error
         let metrics = ServerMetrics()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL ?? TestRedis.url, timeout: redisTimeout),
+        let redisConfiguration = try redisURL.map { try RedisConfiguration(url: $0, timeout: redisTimeout) }
+            ?? TestRedis.configuration(timeout: redisTimeout)
+        let redis = RedisClient(configuration: redisConfiguration,
                                 eventLoopGroup: group, logger: logger, metricsFactory: metrics.factory)
         let store = SessionStore(configuration: config, redis: redis)
         let server = try await SessiondServer.start(
@@ -89,14 +91,7 @@ public struct TestDaemon: Sendable {
 
     /// Every key under this daemon's prefix, as `redis-cli --scan --pattern` would list them.
     public func keys() async throws -> Set<String> {
-        var cursor = "0"
-        var out = Set<String>()
-        repeat {
-            let r = try await TestRedis.command(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"])
-            cursor = r.array?[0].string ?? "0"
-            out.formUnion(r.array?[1].strings ?? [])
-        } while cursor != "0"
-        return out
+        try await TestRedis.scan(prefix + "*")
     }
 
     /// A snapshot of everything under the prefix (keys, hash contents, set members), to prove "nothing changed".
@@ -110,12 +105,16 @@ public struct TestDaemon: Sendable {
             run = { try await TestRedis.command($0) }
         }
         var keys = Set<String>()
-        var cursor = "0"
-        repeat {
-            let r = try await run(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"])
-            cursor = r.array?[0].string ?? "0"
-            keys.formUnion(r.array?[1].strings ?? [])
-        } while cursor != "0"
+        if port != nil {
+            var cursor = "0"
+            repeat {
+                let r = try await run(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"])
+                cursor = r.array?[0].string ?? "0"
+                keys.formUnion(r.array?[1].strings ?? [])
+            } while cursor != "0"
+        } else {
+            keys = try await TestRedis.scan(prefix + "*")
+        }
         var out: [String: String] = [:]
         for key in keys {
             let type = try await run(["TYPE", key]).string ?? ""

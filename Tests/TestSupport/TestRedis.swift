@@ -18,16 +18,48 @@ public enum TestRedis {
 
     public static var url: String { shared.url }
 
+    /// `SESSIOND_TEST_REDIS_CLUSTER=host:port,…` (and `SESSIOND_TEST_REDIS_PASSWORD`): the
+    /// daemon tests run against that Redis Cluster instead (scripts/test-cluster sets them up).
+    public static let clusterNodes: [HostPort]? = ProcessInfo.processInfo.environment["SESSIOND_TEST_REDIS_CLUSTER"]
+        .flatMap { try? HostPort.list($0) }
+
+    /// Where the daemon tests' Redis is: the cluster when asked for, else the private test Redis.
+    public static func configuration(timeout: TimeAmount = .seconds(2)) throws -> RedisConfiguration {
+        guard let nodes = clusterNodes else { return try RedisConfiguration(url: url, timeout: timeout) }
+        var configuration = RedisConfiguration(address: nodes[0].address,
+                                               password: ProcessInfo.processInfo.environment["SESSIOND_TEST_REDIS_PASSWORD"],
+                                               timeout: timeout)
+        configuration.cluster = nodes
+        return configuration
+    }
+
     /// A client for inspecting Redis the way an operator's `redis-cli` would.
     public static let inspector: RedisClient = RedisClient(
-        configuration: try! RedisConfiguration(url: shared.url),
+        configuration: try! configuration(),
         eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
         logger: Logger(label: "test-inspector"))
 
-    /// Runs one command on the test Redis (`["HGETALL", key]`).
+    /// Runs one command on the test Redis (`["HGETALL", key]`); in a cluster it goes to the key's node.
     @discardableResult
     public static func command(_ args: [String]) async throws -> RESPValue {
-        try await inspector.send(RedisCommand(args), on: MultiThreadedEventLoopGroup.singleton.any()).get()
+        let key = args.count > 1 && args[0].uppercased() != "SCAN" ? args[1] : nil
+        return try await inspector.send(RedisCommand(args), key: key, on: MultiThreadedEventLoopGroup.singleton.any()).get()
+    }
+
+    /// Every key matching `pattern`, from every node (`redis-cli --scan --pattern`).
+    public static func scan(_ pattern: String) async throws -> Set<String> {
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        var out = Set<String>()
+        for node in try await inspector.primaries(on: loop).get() {
+            var cursor = "0"
+            repeat {
+                let r = try await inspector.send(RedisCommand(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"]),
+                                                 to: node, on: loop).get()
+                cursor = r.array?[0].string ?? "0"
+                out.formUnion(r.array?[1].strings ?? [])
+            } while cursor != "0"
+        }
+        return out
     }
 
     /// A one-off inspector for another Redis (fault tests run their own).

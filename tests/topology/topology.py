@@ -186,8 +186,9 @@ class ClusterTopology(Topology):
                         f"127.0.0.1:{port}", f"127.0.0.1:{self.node_ports[0]}"],
                        check=True, capture_output=True, text=True, timeout=60)
         self.node_ports.append(port)
-        wait_until("the new node to be known to all", lambda: all(
-            str(port) in self.cli(p, "CLUSTER", "NODES") for p in self.node_ports), timeout=30)
+        wait_until("the new node to be known to all, and to see the cluster ok", lambda: all(
+            str(port) in self.cli(p, "CLUSTER", "NODES") for p in self.node_ports)
+            and "cluster_state:ok" in self.cli(port, "CLUSTER", "INFO"), timeout=30)
         return port
 
     def node_id(self, port):
@@ -195,11 +196,48 @@ class ClusterTopology(Topology):
 
     def reshard(self, to_port, slots):
         """Moves `slots` slots to the node on `to_port` (redis-cli migrates keys with MIGRATE: ASK/MOVED for clients)."""
-        return subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, "--cluster", "reshard",
-                               f"127.0.0.1:{self.node_ports[0]}", "--cluster-from", "all",
-                               "--cluster-to", self.node_id(to_port), "--cluster-slots", str(slots),
-                               "--cluster-yes", "--cluster-pipeline", "10"],
-                              check=True, capture_output=True, text=True, timeout=300)
+        out = subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, "--cluster", "reshard",
+                              f"127.0.0.1:{self.node_ports[0]}", "--cluster-from", "all",
+                              "--cluster-to", self.node_id(to_port), "--cluster-slots", str(slots),
+                              "--cluster-yes", "--cluster-pipeline", "10"],
+                             capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster reshard failed: {(out.stdout + out.stderr)[-3000:]}")
+        return out
+
+    def masters(self):
+        """{port: (node id, set of slots)} of every master."""
+        out = {}
+        for line in self.cli(self.node_ports[0], "CLUSTER", "NODES").splitlines():
+            parts = line.split()
+            if "master" not in parts[2].split(","):
+                continue
+            port = int(parts[1].split("@")[0].rsplit(":", 1)[1])
+            slots = set()
+            for r in parts[8:]:
+                if r.startswith("["):
+                    continue
+                lo, _, hi = r.partition("-")
+                slots.update(range(int(lo), int(hi or lo) + 1))
+            out[port] = (parts[0], slots)
+        return out
+
+    def begin_migration(self, key):
+        """Half-migrates `key`'s slot by hand (IMPORTING/MIGRATING, then MIGRATE of that key),
+        so a client asking the old owner for it gets ASK. Returns a function that finishes it."""
+        slot = int(self.cli(self.node_ports[0], "CLUSTER", "KEYSLOT", key))
+        masters = self.masters()
+        source = next(p for p, (_, slots) in masters.items() if slot in slots)
+        target = next(p for p in masters if p != source)
+        source_id, target_id = masters[source][0], masters[target][0]
+        self.cli(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        self.cli(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        self.cli(source, "MIGRATE", "127.0.0.1", target, "", 0, 5000, "AUTH", PASSWORD, "KEYS", key)
+
+        def finish():
+            for port in (target, source, *[p for p in masters if p not in (source, target)]):
+                self.cli(port, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        return finish
 
     def sessiond_flags(self):
         return ["--redis-cluster", ",".join(f"127.0.0.1:{p}" for p in self.node_ports[:3]),
