@@ -114,38 +114,82 @@ final class ClusterRouter: Sendable {
 
     /// Sends to the owner of `slot` (any node when nil), following redirects;
     /// with `wait` > 0, a successful reply is only returned once `WAIT wait` confirms it.
-    func send(_ outgoing: Outgoing, slot: Int?, on loop: EventLoop, deadline: NIODeadline, wait: Int = 0,
-              redirects: Int = 0, asking: HostPort? = nil) -> EventLoopFuture<RedisReply> {
-        let target: EventLoopFuture<HostPort> = asking.map { loop.makeSucceededFuture($0) } ?? node(for: slot, on: loop)
-        return target.flatMap { node -> EventLoopFuture<RedisReply> in
-            let manager = self.manager(node, on: loop)
-            return manager.send(outgoing, deadline: deadline, asking: asking != nil).flatMap { reply in
-                if reply.kind(RedisReply.root) == .error, redirects < Self.maximumRedirects, let message = reply.errorMessage {
-                    if let (movedSlot, to) = Self.redirect(message, "MOVED ") {
-                        self.movedCount.increment()
-                        self.moved(movedSlot, to: to, on: loop)
-                        // The slot from the reply: a command sent without a key (to any node) lands right too.
-                        return self.send(outgoing, slot: movedSlot, on: loop, deadline: deadline, wait: wait, redirects: redirects + 1)
-                    }
-                    if let (_, to) = Self.redirect(message, "ASK ") {
-                        self.askCount.increment()
-                        return self.send(outgoing, slot: slot, on: loop, deadline: deadline, wait: wait,
-                                         redirects: redirects + 1, asking: to)
+    /// One promise per command, completed from callbacks (this is every request's path).
+    func send(_ outgoing: Outgoing, slot: Int?, on loop: EventLoop, deadline: NIODeadline,
+              wait: Int = 0) -> EventLoopFuture<RedisReply> {
+        let promise = loop.makePromise(of: RedisReply.self)
+        dispatch(outgoing, slot: slot, on: loop, deadline: deadline, wait: wait, redirects: 0, asking: nil, promise)
+        return promise.futureResult
+    }
+
+    private func dispatch(_ outgoing: Outgoing, slot: Int?, on loop: EventLoop, deadline: NIODeadline, wait: Int,
+                          redirects: Int, asking: HostPort?, _ promise: EventLoopPromise<RedisReply>) {
+        let node: HostPort
+        if let asking {
+            node = asking
+        } else {
+            switch known(slot) {
+            case .node(let n):
+                node = n
+            case .unserved:
+                return promise.fail(RedisError.server("CLUSTERDOWN no node serves slot \(slot ?? -1)"))
+            case .notLoaded:
+                refresh(on: loop).whenComplete { result in
+                    switch result {
+                    case .success:
+                        if case .notLoaded = self.known(slot) {
+                            return promise.fail(RedisError.connectionUnavailable("no cluster slot map"))
+                        }
+                        self.dispatch(outgoing, slot: slot, on: loop, deadline: deadline, wait: wait,
+                                      redirects: redirects, asking: nil, promise)
+                    case .failure(let error):
+                        promise.fail(error)
                     }
                 }
-                guard wait > 0, reply.kind(RedisReply.root) != .error else { return loop.makeSucceededFuture(reply) }
-                var command = RedisCommand("WAIT")
-                command.append(wait)
-                command.append(Int(self.configuration.replicaAckTimeout.nanoseconds / 1_000_000))
-                return manager.send(.command(command), deadline: deadline + self.configuration.replicaAckTimeout)
-                    .flatMapThrowing { acks in
-                        let got = acks.int(RedisReply.root) ?? 0
-                        if got < Int64(wait) { throw RedisError.notReplicated(acknowledged: Int(got), wanted: wait) }
-                        return reply
+                return
+            }
+        }
+        let manager = self.manager(node, on: loop)
+        manager.send(outgoing, deadline: deadline, asking: asking != nil).whenComplete { result in
+            let reply: RedisReply
+            switch result {
+            case .failure(let error):
+                // The node may be gone (failover, removed): look at the map again.
+                if error as? RedisError != .timeout { self.refreshSoon(on: loop) }
+                return promise.fail(error)
+            case .success(let r):
+                reply = r
+            }
+            if reply.kind(RedisReply.root) == .error, redirects < Self.maximumRedirects, let message = reply.errorMessage {
+                if let (movedSlot, to) = Self.redirect(message, "MOVED ") {
+                    self.movedCount.increment()
+                    self.moved(movedSlot, to: to, on: loop)
+                    // The slot from the reply: a command sent without a key (to any node) lands right too.
+                    return self.dispatch(outgoing, slot: movedSlot, on: loop, deadline: deadline, wait: wait,
+                                         redirects: redirects + 1, asking: nil, promise)
+                }
+                if let (_, to) = Self.redirect(message, "ASK ") {
+                    self.askCount.increment()
+                    return self.dispatch(outgoing, slot: slot, on: loop, deadline: deadline, wait: wait,
+                                         redirects: redirects + 1, asking: to, promise)
+                }
+            }
+            guard wait > 0, reply.kind(RedisReply.root) != .error else { return promise.succeed(reply) }
+            var command = RedisCommand("WAIT")
+            command.append(wait)
+            command.append(Int(self.configuration.replicaAckTimeout.nanoseconds / 1_000_000))
+            manager.send(.command(command), deadline: deadline + self.configuration.replicaAckTimeout).whenComplete { acks in
+                switch acks {
+                case .failure(let error):
+                    promise.fail(error)
+                case .success(let acks):
+                    let got = acks.int(RedisReply.root) ?? 0
+                    if got < Int64(wait) {
+                        promise.fail(RedisError.notReplicated(acknowledged: Int(got), wanted: wait))
+                    } else {
+                        promise.succeed(reply)
                     }
-            }.flatMapError { error in
-                if !(error is RedisError) || error as? RedisError != .timeout { self.refreshSoon(on: loop) }
-                return loop.makeFailedFuture(error)
+                }
             }
         }
     }
@@ -158,18 +202,19 @@ final class ClusterRouter: Sendable {
         return (slot, node)
     }
 
-    private func node(for slot: Int?, on loop: EventLoop) -> EventLoopFuture<HostPort> {
-        let known: HostPort?? = map.withLock { map in
-            guard map.loaded else { return .none }
-            guard let slot else { return .some(map.nodes.first) }
+    private enum Known {
+        case node(HostPort)
+        case unserved
+        case notLoaded
+    }
+
+    private func known(_ slot: Int?) -> Known {
+        map.withLock { map in
+            guard map.loaded else { return .notLoaded }
+            guard let slot else { return map.nodes.first.map { .node($0) } ?? .unserved }
             let i = map.owner[slot]
-            return .some(i >= 0 ? map.nodes[Int(i)] : nil)
+            return i >= 0 ? .node(map.nodes[Int(i)]) : .unserved
         }
-        if case .some(let node) = known {
-            if let node { return loop.makeSucceededFuture(node) }
-            return loop.makeFailedFuture(RedisError.server("CLUSTERDOWN no node serves slot \(slot ?? -1)"))
-        }
-        return refresh(on: loop).flatMap { self.node(for: slot, on: loop) }
     }
 
     private func moved(_ slot: Int, to node: HostPort, on loop: EventLoop) {
