@@ -55,9 +55,12 @@ struct SessionController: Sendable {
 
         case (.session(let rawID), .GET):
             let id = try Self.id(rawID)
-            return store.read(id, mode: .everything, touch: try touch(req), on: loop) { s, _ in
-                self.sessionResponse(s, status: .ok)
+            let touch = try touch(req)  // before the promise: a throw must not leave it unfulfilled
+            let promise = loop.makePromise(of: Response.self)
+            store.read(id, mode: .everything, touch: touch, on: loop) { result in
+                promise.completeWith(result.map { s, _ in self.sessionResponse(s, status: .ok) })
             }
+            return promise.futureResult
         case (.session(let rawID), .HEAD):
             let id = try Self.id(rawID)
             return store.read(id, mode: .metadata, touch: try touch(req), on: loop).map { s, _ in

@@ -1,7 +1,7 @@
 import Logging
 import Metrics
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Redis Cluster's key → slot function: CRC16 (XMODEM) of the key, or of its
 /// hash tag (the part between the first `{` and the next `}`, when not empty), mod 16384.
@@ -51,7 +51,8 @@ final class ClusterRouter: Sendable {
     private let seeds: [HostPort]
     private let logger: Logger
     private let loops: [LoopNodes]
-    private let map = Mutex(SlotMap())
+    /// NIOLockedValueBox (pthread), which ThreadSanitizer sees through; Synchronization.Mutex it does not.
+    private let map = NIOLockedValueBox(SlotMap())
 
     /// Redirects followed for one command before giving up (a map in flux).
     static let maximumRedirects = 5
@@ -75,7 +76,7 @@ final class ClusterRouter: Sendable {
     private final class LoopNodes: Sendable {
         let loop: EventLoop
         let index: Int
-        let managers = Mutex<[HostPort: ConnectionManager]>([:])
+        let managers = NIOLockedValueBox<[HostPort: ConnectionManager]>([:])
 
         init(loop: EventLoop, index: Int) {
             self.loop = loop
@@ -101,7 +102,7 @@ final class ClusterRouter: Sendable {
 
     private func manager(_ node: HostPort, on loop: EventLoop) -> ConnectionManager {
         let nodes = loops.first { $0.loop === loop } ?? loops[0]
-        return nodes.managers.withLock { managers in
+        return nodes.managers.withLockedValue { managers in
             if let m = managers[node] { return m }
             var configuration = self.configuration
             configuration.address = node.address
@@ -209,7 +210,7 @@ final class ClusterRouter: Sendable {
     }
 
     private func known(_ slot: Int?) -> Known {
-        map.withLock { map in
+        map.withLockedValue { map in
             guard map.loaded else { return .notLoaded }
             guard let slot else { return map.nodes.first.map { .node($0) } ?? .unserved }
             let i = map.owner[slot]
@@ -218,7 +219,7 @@ final class ClusterRouter: Sendable {
     }
 
     private func moved(_ slot: Int, to node: HostPort, on loop: EventLoop) {
-        map.withLock { map in
+        map.withLockedValue { map in
             guard slot >= 0, slot < ClusterSlot.count else { return }
             map.owner[slot] = map.index(of: node)
         }
@@ -227,14 +228,14 @@ final class ClusterRouter: Sendable {
 
     /// A background reload, at most one in flight and ten a second.
     private func refreshSoon(on loop: EventLoop) {
-        let due = map.withLock { $0.refreshing == nil && NIODeadline.now() - $0.lastRefresh > .milliseconds(100) }
+        let due = map.withLockedValue { $0.refreshing == nil && NIODeadline.now() - $0.lastRefresh > .milliseconds(100) }
         if due { _ = refresh(on: loop) }
     }
 
     /// Loads the slot map from the first node that answers `CLUSTER SLOTS`
     /// (known masters first, then the seeds).
     func refresh(on loop: EventLoop) -> EventLoopFuture<Void> {
-        let (existing, promise, candidates): (EventLoopFuture<Void>?, EventLoopPromise<Void>?, [HostPort]) = map.withLock { map in
+        let (existing, promise, candidates): (EventLoopFuture<Void>?, EventLoopPromise<Void>?, [HostPort]) = map.withLockedValue { map in
             if let running = map.refreshing { return (running, nil, []) }
             let promise = loop.makePromise(of: Void.self)
             map.refreshing = promise.futureResult
@@ -255,7 +256,7 @@ final class ClusterRouter: Sendable {
             }
         }
         attempt(0, []).whenComplete { result in
-            self.map.withLock { map in
+            self.map.withLockedValue { map in
                 map.refreshing = nil
                 map.lastRefresh = .now()
                 if case .success(let ranges) = result {
@@ -309,7 +310,7 @@ final class ClusterRouter: Sendable {
     /// Every master that owns slots (for SCAN), after a fresh look at the map.
     func primaries(on loop: EventLoop) -> EventLoopFuture<[HostPort]> {
         refresh(on: loop).map {
-            self.map.withLock { map in
+            self.map.withLockedValue { map in
                 Set(map.owner.filter { $0 >= 0 }).sorted().map { map.nodes[Int($0)] }
             }
         }
@@ -321,7 +322,7 @@ final class ClusterRouter: Sendable {
 
     func shutdown() async {
         for nodes in loops {
-            for m in nodes.managers.withLock({ Array($0.values) }) {
+            for m in nodes.managers.withLockedValue({ Array($0.values) }) {
                 try? await m.shutdown().get()
             }
         }

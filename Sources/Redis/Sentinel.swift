@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// `host:port`, as sentinels and cluster nodes are given on the command line.
 public struct HostPort: Sendable, Hashable, CustomStringConvertible {
@@ -63,7 +63,7 @@ final class SentinelMonitor: Sendable {
     let configuration: SentinelConfiguration
     private let timeout: TimeAmount
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     private struct State {
         var primary: RedisConfiguration.Address?
@@ -82,26 +82,26 @@ final class SentinelMonitor: Sendable {
 
     /// Called (on any thread) with the new primary after a `+switch-master`.
     func onSwitch(_ listener: @escaping @Sendable (RedisConfiguration.Address) -> Void) {
-        state.withLock { $0.listeners.append(listener) }
+        state.withLockedValue { $0.listeners.append(listener) }
     }
 
     /// The primary's address: the last one known, or what the sentinels say now.
     func primary(on loop: EventLoop) -> EventLoopFuture<RedisConfiguration.Address> {
-        if let known = state.withLock({ $0.primary }) { return loop.makeSucceededFuture(known) }
+        if let known = state.withLockedValue({ $0.primary }) { return loop.makeSucceededFuture(known) }
         return ask(on: loop).map { address in
-            self.state.withLock { $0.primary = address }
+            self.state.withLockedValue { $0.primary = address }
             return address
         }
     }
 
     /// After a failed connect or a lost connection: the next connect asks the sentinels again.
     func forget(_ address: RedisConfiguration.Address) {
-        state.withLock { if $0.primary == address { $0.primary = nil } }
+        state.withLockedValue { if $0.primary == address { $0.primary = nil } }
     }
 
     /// Asks each sentinel in turn, starting with the last one that answered.
     private func ask(on loop: EventLoop) -> EventLoopFuture<RedisConfiguration.Address> {
-        let start = state.withLock { $0.preferred }
+        let start = state.withLockedValue { $0.preferred }
         let count = configuration.sentinels.count
         @Sendable func attempt(_ n: Int, _ errors: [String]) -> EventLoopFuture<RedisConfiguration.Address> {
             guard n < count else {
@@ -111,7 +111,7 @@ final class SentinelMonitor: Sendable {
             let index = (start + n) % count
             let sentinel = configuration.sentinels[index]
             return askOne(sentinel, on: loop).map { address in
-                self.state.withLock { $0.preferred = index }
+                self.state.withLockedValue { $0.preferred = index }
                 return address
             }.flatMapError { error in
                 attempt(n + 1, errors + ["\(sentinel): \(error)"])
@@ -146,11 +146,11 @@ final class SentinelMonitor: Sendable {
     /// Subscribes to `+switch-master` on one sentinel, moving to the next one
     /// whenever that connection drops, until `shutdown`.
     func start(on loop: EventLoop) {
-        subscribe(on: loop, index: state.withLock { $0.preferred })
+        subscribe(on: loop, index: state.withLockedValue { $0.preferred })
     }
 
     private func subscribe(on loop: EventLoop, index: Int) {
-        guard !state.withLock({ $0.stopped }) else { return }
+        guard !state.withLockedValue({ $0.stopped }) else { return }
         let sentinel = configuration.sentinels[index % configuration.sentinels.count]
         var auth: [RedisCommand] = []
         if let password = configuration.password {
@@ -175,7 +175,7 @@ final class SentinelMonitor: Sendable {
         connected.whenComplete { result in
             switch result {
             case .success(let channel):
-                let keep = self.state.withLock { state -> Bool in
+                let keep = self.state.withLockedValue { state -> Bool in
                     guard !state.stopped else { return false }
                     state.subscriber = channel
                     return true
@@ -219,7 +219,7 @@ final class SentinelMonitor: Sendable {
     }
 
     private func switchTo(_ address: RedisConfiguration.Address, announced: Bool) {
-        let (changed, listeners) = state.withLock { state in
+        let (changed, listeners) = state.withLockedValue { state in
             let changed = state.primary != address
             state.primary = address
             return (changed, state.listeners)
@@ -230,7 +230,7 @@ final class SentinelMonitor: Sendable {
     }
 
     func shutdown() {
-        let channel = state.withLock { state -> Channel? in
+        let channel = state.withLockedValue { state -> Channel? in
             state.stopped = true
             return state.subscriber
         }

@@ -125,7 +125,9 @@ import TestSupport
     }
 
     @Test func durableWritesFailWhenTooFewReplicasConfirmThem() async throws {
-        var configuration = try RedisConfiguration(url: TestRedis.url, timeout: .milliseconds(400))
+        // WAIT blocks for half the timeout each time it fails (twice for the first call: NOSCRIPT, then EVAL);
+        // 1 s leaves slow sanitizer builds room before the command deadline.
+        var configuration = try RedisConfiguration(url: TestRedis.url, timeout: .seconds(1))
         configuration.minReplicasAck = 1  // the test Redis has no replica
         let c = RedisClient(configuration: configuration, eventLoopGroup: group, logger: Logger(label: "test"))
         defer { Task { await c.shutdown() } }

@@ -235,6 +235,13 @@ class ClusterTopology(Topology):
         self.cli(source, "MIGRATE", "127.0.0.1", target, "", 0, 5000, "AUTH", PASSWORD, "KEYS", key)
 
         def finish():
+            # Every other key of the slot moves too before the slot changes hands,
+            # or the source would keep keys nobody routes to any more.
+            while True:
+                keys = [k for k in self.cli(source, "CLUSTER", "GETKEYSINSLOT", slot, 100).splitlines() if k]
+                if not keys:
+                    break
+                self.cli(source, "MIGRATE", "127.0.0.1", target, "", 0, 5000, "AUTH", PASSWORD, "KEYS", *keys)
             for port in (target, source, *[p for p in masters if p not in (source, target)]):
                 self.cli(port, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
         return finish
