@@ -334,6 +334,12 @@ enum ResponseEncoder {
         out.writeInteger(UInt8(ascii: " "))
         out.writeString(response.status.reasonPhrase)
         out.writeStaticString("\r\n")
+        if response.isJSON { out.writeStaticString("Content-Type: application/json\r\n") }
+        if let version = response.etagVersion {
+            out.writeStaticString("ETag: \"")
+            out.writeSignedDecimal(version)
+            out.writeStaticString("\"\r\n")
+        }
         for (name, value) in response.headers {
             out.writeString(name)
             out.writeStaticString(": ")

@@ -64,9 +64,9 @@ struct SessionController: Sendable {
         case (.session(let rawID), .HEAD):
             let id = try Self.id(rawID)
             return store.read(id, mode: .metadata, touch: try touch(req), on: loop).map { s, _ in
-                var headers = HTTPHeaders()
-                headers.add(name: "ETag", value: s.etag)
-                return Response(status: .ok, headers: headers)
+                var r = Response(status: .ok)
+                r.etagVersion = s.version
+                return r
             }
         case (.session(let rawID), .PUT):
             let id = try Self.id(rawID)
@@ -99,7 +99,7 @@ struct SessionController: Sendable {
             return store.read(id, mode: .key(key), touch: try touch(req), on: loop).map { s, value in
                 var body = self.allocator.buffer(capacity: value?.count ?? 0)
                 body.writeBytes(value ?? [])
-                return .json(.ok, body, etag: s.etag)
+                return .json(.ok, body, etag: s.version)
             }
         case (.dataKey(let rawID, let rawKey), .PUT):
             let id = try Self.id(rawID)
@@ -107,20 +107,20 @@ struct SessionController: Sendable {
             let value = try RawValue.parse(req.body, limits: limits)
             return store.write(id, set: [DataEntry(key: key, json: value)], delete: [],
                                ifMatch: try Self.tags(req.headers, "If-Match"), withData: false, on: loop).map { s in
-                .noContent(etag: s.etag)
+                .noContent(etag: s.version)
             }
         case (.dataKey(let rawID, let rawKey), .DELETE):
             let id = try Self.id(rawID)
             let key = try Self.name(rawKey, what: "key")
             return store.write(id, set: [], delete: [key], ifMatch: try Self.tags(req.headers, "If-Match"),
                                withData: false, on: loop).map { s in
-                .noContent(etag: s.etag)
+                .noContent(etag: s.version)
             }
         case (.data(let rawID), .DELETE):
             let id = try Self.id(rawID)
             return store.write(id, set: [], delete: [], clear: true, ifMatch: try Self.tags(req.headers, "If-Match"),
                                withData: false, on: loop).map { s in
-                .noContent(etag: s.etag)
+                .noContent(etag: s.version)
             }
 
         case (.expiry(let rawID), .GET), (.expiry(let rawID), .HEAD):
@@ -177,13 +177,13 @@ struct SessionController: Sendable {
     private func sessionResponse(_ s: Session, status: HTTPResponseStatus) -> Response {
         var body = allocator.buffer(capacity: 256 + s.dataByteCount)
         body.writeSession(s)
-        return .json(status, body, etag: s.etag)
+        return .json(status, body, etag: s.version)
     }
 
     private func expiryResponse(_ s: Session) -> Response {
         var body = allocator.buffer(capacity: 96)
         body.writeExpiry(s)
-        return .json(.ok, body, etag: s.etag)
+        return .json(.ok, body, etag: s.version)
     }
 
     private func countResponse(_ name: StaticString, _ n: Int) -> Response {

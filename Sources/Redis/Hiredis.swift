@@ -67,7 +67,11 @@ final class HiredisReader {
     }
 
     /// The next complete reply, or nil until more bytes arrive.
-    func next() throws(RedisError) -> RedisReply? {
+    /// `discarding`: the caller will drop it (a transaction's `+OK`/`+QUEUED`), so
+    /// only an error is kept; anything else comes back as `RedisReply.discarded`,
+    /// without the two allocations a reply costs (four such replies per session read).
+    func next(discarding: Bool = false) throws(RedisError) -> RedisReply? {
+        builder.discarding = discarding
         var raw: UnsafeMutableRawPointer? = nil
         if redisReaderGetReply(reader, &raw) != REDIS_OK { throw RedisError.protocolError(errorString) }
         guard raw != nil else { return nil }
@@ -88,6 +92,8 @@ final class ReplyBuilder {
     private var bytes: ByteBuffer?
     private var elementsHint = 4
     private var bytesHint = 64
+    /// Set by `HiredisReader.next(discarding:)`.
+    var discarding = false
 
     /// What the callbacks return to hiredis: any non-NULL pointer (NULL means out
     /// of memory); hiredis only hands it back to `freeObject`, which ignores it.
@@ -107,6 +113,7 @@ final class ReplyBuilder {
     }
 
     func string(type: Int32, _ text: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer? {
+        if discarding && type != REDIS_REPLY_ERROR { return Self.marker }
         if bytes == nil { bytes = ByteBufferAllocator().buffer(capacity: max(bytesHint, text.count)) }
         let offset = Int32(truncatingIfNeeded: bytes!.writerIndex)
         bytes!.writeBytes(text)
@@ -115,22 +122,29 @@ final class ReplyBuilder {
     }
 
     func array(_ count: Int32) -> UnsafeMutableRawPointer? {
-        append(.init(kind: .array, count: count, offset: 0, integer: 0))
+        if discarding { return Self.marker }
+        return append(.init(kind: .array, count: count, offset: 0, integer: 0))
     }
 
     func integer(_ value: Int64) -> UnsafeMutableRawPointer? {
-        append(.init(kind: .integer, count: 0, offset: 0, integer: value))
+        if discarding { return Self.marker }
+        return append(.init(kind: .integer, count: 0, offset: 0, integer: value))
     }
 
     func null() -> UnsafeMutableRawPointer? {
-        append(.init(kind: .null, count: 0, offset: 0, integer: 0))
+        if discarding { return Self.marker }
+        return append(.init(kind: .null, count: 0, offset: 0, integer: 0))
     }
 
-    /// The finished reply; the next one starts empty, sized like this one.
+    /// The finished reply. The next one starts empty, sized for the larger of
+    /// this one and a slowly shrinking memory of earlier ones: replies alternate
+    /// (a transaction's short `+QUEUED`s, then its long EXEC array), and sizing
+    /// for the last one alone regrew the EXEC array three times per read.
     func take() -> RedisReply {
+        if discarding && elements.isEmpty { return .discarded }
         let reply = RedisReply(elements: elements, bytes: bytes ?? ByteBuffer())
-        elementsHint = max(4, elements.count)
-        bytesHint = max(64, bytes?.readableBytes ?? 0)
+        elementsHint = max(4, elements.count, elementsHint - elementsHint / 8)
+        bytesHint = max(64, bytes?.readableBytes ?? 0, bytesHint - bytesHint / 8)
         elements = []
         bytes = nil
         return reply

@@ -118,7 +118,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
             try reader.feed(buffer)
             let now = NIODeadline.now()
             var demoted = false
-            while let reply = try reader.next() {
+            while let reply = try reader.next(discarding: pending.first.map { $0.skip > 0 } ?? false) {
                 guard !pending.isEmpty else { throw RedisError.protocolError("reply without a request") }
                 if reply.kind(RedisReply.root) == .error, reply.errorMessage?.hasPrefix("READONLY") == true { demoted = true }
                 if pending[pending.startIndex].skip > 0 {

@@ -27,6 +27,11 @@ public struct RedisReply: Sendable {
     /// Index of the root element.
     public static let root = 0
 
+    /// What `HiredisReader.next(discarding: true)` returns for a reply nobody reads
+    /// (an empty status): one shared value, nothing allocated per reply.
+    static let discarded = RedisReply(elements: [Element(kind: .status, count: 0, offset: 0, integer: 0)],
+                                      bytes: ByteBuffer())
+
     public func kind(_ i: Int) -> Kind { elements[i].kind }
     public func count(_ i: Int) -> Int { Int(elements[i].count) }
 

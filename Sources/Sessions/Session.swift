@@ -70,7 +70,6 @@ public struct Session: Sendable, Equatable {
     public var expiresIn: Int64 { Timestamps.seconds(fromMilliseconds: expiresInMilliseconds) }
     public var expiresAtMilliseconds: Int64 { nowMilliseconds + expiresInMilliseconds }
     /// The strong entity tag: the version, quoted.
-    public var etag: String { "\"\(version)\"" }
 }
 
 /// The metadata fields of the hash, fetched with HMGET in this order by every script.

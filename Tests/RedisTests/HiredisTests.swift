@@ -116,4 +116,17 @@ import Testing
     func rejectsBadURLs(_ url: String) {
         #expect(throws: RedisConfiguration.InvalidURL.self) { try RedisConfiguration(url: url) }
     }
+
+    @Test func discardedRepliesKeepOnlyErrors() throws {
+        let reader = HiredisReader()
+        try reader.feed(ByteBuffer(string: "+OK\r\n+QUEUED\r\n-MOVED 1 127.0.0.1:7000\r\n*2\r\n:1\r\n$1\r\na\r\n"))
+        let ok = try #require(try reader.next(discarding: true))
+        #expect(ok.kind(RedisReply.root) == .status && ok.byteCount == 0)
+        _ = try #require(try reader.next(discarding: true))
+        let error = try #require(try reader.next(discarding: true))
+        #expect(error.errorMessage == "MOVED 1 127.0.0.1:7000")
+        let kept = try #require(try reader.next(discarding: false))
+        #expect(kept.value == .array([.integer(1), .bulk(Array("a".utf8))]))
+        #expect(try reader.next() == nil)
+    }
 }
