@@ -69,7 +69,6 @@ public struct Session: Sendable, Equatable {
 
     public var expiresIn: Int64 { Timestamps.seconds(fromMilliseconds: expiresInMilliseconds) }
     public var expiresAtMilliseconds: Int64 { nowMilliseconds + expiresInMilliseconds }
-    /// The strong entity tag: the version, quoted.
 }
 
 /// The metadata fields of the hash, fetched with HMGET in this order by every script.
