@@ -16,6 +16,15 @@ public struct RedisCommand: Sendable {
         append(name)
     }
 
+    /// `AUTH [username] password`, or nil without a password (a server without auth).
+    static func auth(username: String?, password: String?) -> RedisCommand? {
+        guard let password else { return nil }
+        var command = RedisCommand("AUTH")
+        if let username { command.append(username) }
+        command.append(password)
+        return command
+    }
+
     public init(_ args: [String]) {
         self.init(capacity: args.reduce(0) { $0 + $1.utf8.count + 16 })
         for a in args { append(a) }

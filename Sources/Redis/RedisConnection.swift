@@ -53,10 +53,7 @@ final class RedisConnection: Sendable {
             .flatMap { connection in
                 let channel = connection.channel
                 var handshake: [RedisCommand] = []
-                if let password = config.password {
-                    var auth = RedisCommand("AUTH")
-                    if let user = config.username { auth.append(user) }
-                    auth.append(password)
+                if let auth = RedisCommand.auth(username: config.username, password: config.password) {
                     handshake.append(auth)
                 }
                 if config.database != 0 {

@@ -152,14 +152,8 @@ final class SentinelMonitor: Sendable {
     private func subscribe(on loop: EventLoop, index: Int) {
         guard !state.withLockedValue({ $0.stopped }) else { return }
         let sentinel = configuration.sentinels[index % configuration.sentinels.count]
-        var auth: [RedisCommand] = []
-        if let password = configuration.password {
-            var command = RedisCommand("AUTH")
-            if let user = configuration.username { command.append(user) }
-            command.append(password)
-            auth.append(command)
-        }
-        let hello = auth + [RedisCommand(["SUBSCRIBE", "+switch-master"])]
+        let auth = RedisCommand.auth(username: configuration.username, password: configuration.password)
+        let hello = (auth.map { [$0] } ?? []) + [RedisCommand(["SUBSCRIBE", "+switch-master"])]
         let name = configuration.masterName
         let onMessage: @Sendable (RESPValue) -> Void = { [weak self] message in
             self?.received(message, from: sentinel, on: loop)
