@@ -13,6 +13,11 @@
       3 masters + 3 replicas; under load add a 4th master and reshard slots to
       it. Every request must succeed or fail with a retryable 503, and no
       acknowledged write may be missing afterwards.
+  failover.py cluster --fault kill [--min-replicas-ack N]
+      3 masters + 3 replicas; under load SIGKILL one master, wait for the
+      cluster to promote its replica, restart the killed node (it rejoins as a
+      replica). Counts lost acknowledged writes and the seconds of non-2xx
+      answers, as for sentinel.
 
 Writers each own a session and write an ever-growing counter n to key
 k<n mod 500> (PUT /v1/sessions/{id}/data/k<j>), so "acknowledged" is exact: after
@@ -230,7 +235,54 @@ def run_sentinel(args):
                 subprocess.run(["cp", sessiond.log_path, args.keep_log])
 
 
+def run_cluster_kill(args):
+    with topo.ClusterTopology() as t:
+        flags = t.sessiond_flags()
+        if args.min_replicas_ack:
+            flags += ["--min-replicas-ack", str(args.min_replicas_ack)]
+        sessiond = Sessiond(args.bin, flags, t.dir)
+        try:
+            load = Load(sessiond, args.writers, sessions_per_writer=args.sessions_per_writer)
+            time.sleep(args.warmup)
+            slot = int(t.cli(t.node_ports[0], "CLUSTER", "KEYSLOT", f"failover:session:{load.sessions[0]}"))
+            victim = next(p for p, (_, slots) in t.masters().items() if slot in slots)
+            name = f"node{t.node_ports.index(victim)}"
+            witness = next(p for p in t.node_ports if p != victim)
+            log(f"load steady ({load.acked_count} writes acknowledged); SIGKILL master :{victim}")
+            killed_at = load.elapsed()
+            t.kill(name)
+
+            def promoted():
+                owner = [p for p, (_, slots) in t.masters().items() if slot in slots]
+                return owner and owner[0] != victim and "cluster_state:ok" in t.cli(witness, "CLUSTER", "INFO")
+            topo.wait_until("the cluster to promote the replica", promoted, timeout=60)
+            promoted_at = load.elapsed()
+            log(f"replica promoted {promoted_at - killed_at:.1f} s after the kill; restarting the killed node")
+            t.restart(name)
+            topo.wait_until("the killed node to rejoin as a replica",
+                            lambda: t.cli(victim, "ROLE").split("\n")[0] == "slave"
+                            and "master_link_status:up" in t.cli(victim, "INFO", "replication"), timeout=60)
+            wait_recovered(load, "the failover", timeout=60)
+            time.sleep(args.after)
+            load.stop()
+            missing = load.missing()
+            acked, non2xx, window, kinds = load.summary()
+            bad = [s for s in load.statuses if s not in (204, 503, 504)]
+            before = [f for f in load.failures if f[0] < killed_at]
+            print(f"failover cluster --fault kill --min-replicas-ack {args.min_replicas_ack}: {acked} writes acknowledged, "
+                  f"{missing} keys lost their last acknowledged value; {non2xx} non-2xx answers ({kinds or 'none'}) "
+                  f"over {window:.1f} s; the cluster promoted the replica {promoted_at - killed_at:.1f} s after the kill; "
+                  f"failures before the kill: {len(before)}; unexpected statuses: {bad or 'none'}")
+            return 0 if (missing == 0 or not args.min_replicas_ack) and not bad and not before else 1
+        finally:
+            sessiond.stop()
+            if args.keep_log:
+                subprocess.run(["cp", sessiond.log_path, args.keep_log])
+
+
 def run_cluster(args):
+    if args.fault == "kill":
+        return run_cluster_kill(args)
     with topo.ClusterTopology() as t:
         sessiond = Sessiond(args.bin, t.sessiond_flags(), t.dir)
         try:
@@ -273,8 +325,8 @@ def main():
     parser.add_argument("topology", choices=["sentinel", "cluster"])
     parser.add_argument("--bin", default=os.environ.get("SESSIOND_BIN", os.path.join(ROOT, ".build/debug/sessiond")))
     parser.add_argument("--min-replicas-ack", type=int, default=0)
-    parser.add_argument("--fault", choices=["kill", "switch"], default="kill",
-                        help="sentinel: SIGKILL the primary, or a sentinel-run failover that keeps it up")
+    parser.add_argument("--fault", choices=["kill", "switch", "reshard"], default=None,
+                        help="sentinel: kill (default) or switch; cluster: reshard (default) or kill")
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before the fault")
     parser.add_argument("--after", type=float, default=2.0, help="seconds of load after recovery")
@@ -284,6 +336,10 @@ def main():
     args = parser.parse_args()
     if not os.access(args.bin, os.X_OK):
         sys.exit(f"no sessiond binary at {args.bin} (swift build first, or set SESSIOND_BIN)")
+    if args.fault is None:
+        args.fault = "kill" if args.topology == "sentinel" else "reshard"
+    if (args.topology, args.fault) in (("sentinel", "reshard"), ("cluster", "switch")):
+        sys.exit(f"--fault {args.fault} does not apply to {args.topology}")
     return run_sentinel(args) if args.topology == "sentinel" else run_cluster(args)
 
 
