@@ -21,12 +21,33 @@ enum Outgoing: Sendable {
     case transaction(RedisTransaction)
 }
 
+/// Who gets a reply: a promise, or (on the per-read path, where a promise and
+/// its callback list are allocations worth saving) a callback run on the loop.
+enum ReplyTarget: Sendable {
+    case promise(EventLoopPromise<RedisReply>)
+    case callback(@Sendable (Result<RedisReply, RedisError>) -> Void)
+
+    func succeed(_ reply: RedisReply) {
+        switch self {
+        case .promise(let p): p.succeed(reply)
+        case .callback(let c): c(.success(reply))
+        }
+    }
+
+    func fail(_ error: RedisError) {
+        switch self {
+        case .promise(let p): p.fail(error)
+        case .callback(let c): c(.failure(error))
+        }
+    }
+}
+
 final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
-        let promise: EventLoopPromise<RedisReply>
+        let target: ReplyTarget
         let deadline: NIODeadline
         let start: NIODeadline
         /// Replies to drop before the one that completes the promise (a transaction's `+OK`/`+QUEUED`).
@@ -63,9 +84,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
 
     /// Queues a command (or transaction); its reply (or failure) completes `promise`. On the loop only.
     /// `asking`: preceded by `ASKING` (a cluster slot being imported here, after an ASK redirect).
-    func enqueue(_ outgoing: Outgoing, promise: EventLoopPromise<RedisReply>, deadline: NIODeadline,
+    func enqueue(_ outgoing: Outgoing, to target: ReplyTarget, deadline: NIODeadline,
                  asking: Bool = false) {
-        guard let context = ready(promise) else { return }
+        guard let context = ready(target) else { return }
         var skip = 0
         if asking {
             write(context) { $0.writeStaticString("*1\r\n$6\r\nASKING\r\n") }
@@ -78,18 +99,18 @@ final class RedisChannelHandler: ChannelInboundHandler {
             write(context) { $0.writeImmutableBuffer(transaction.encoded) }
             skip += transaction.commandCount - 1
         }
-        pending.append(Pending(promise: promise, deadline: deadline, start: .now(), skip: skip))
+        pending.append(Pending(target: target, deadline: deadline, start: .now(), skip: skip))
         if timer == nil { armTimer(context: context, at: deadline) }
     }
 
-    /// The context, if commands can be queued now; otherwise fails `promise`.
-    private func ready(_ promise: EventLoopPromise<RedisReply>) -> ChannelHandlerContext? {
+    /// The context, if commands can be queued now; otherwise fails `target`.
+    private func ready(_ target: ReplyTarget) -> ChannelHandlerContext? {
         guard let context, failure == nil else {
-            promise.fail(failure ?? .connectionUnavailable("connection to Redis closed"))
+            target.fail(failure ?? .connectionUnavailable("connection to Redis closed"))
             return nil
         }
         guard pending.count < maxPending else {
-            promise.fail(RedisError.connectionUnavailable("too many commands waiting for Redis"))
+            target.fail(RedisError.connectionUnavailable("too many commands waiting for Redis"))
             return nil
         }
         return context
@@ -131,9 +152,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
                 let head = pending.removeFirst()
                 metrics?.commandDuration.recordNanoseconds((now - head.start).nanoseconds)
                 if let queued = head.queuedError, reply.kind(RedisReply.root) == .error {
-                    head.promise.succeed(queued)
+                    head.target.succeed(queued)
                 } else {
-                    head.promise.succeed(reply)
+                    head.target.succeed(reply)
                 }
             }
             // The server became a replica (failover): nothing more may be written
@@ -163,7 +184,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
         timer?.cancel()
         timer = nil
         output = nil
-        while let p = pending.popFirst() { p.promise.fail(error) }
+        while let p = pending.popFirst() { p.target.fail(error) }
         metrics?.pipelineDepth.set(0)
     }
 

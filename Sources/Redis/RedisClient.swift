@@ -102,7 +102,16 @@ public final class RedisClient: Sendable {
             sent = cluster.send(.transaction(transaction), slot: transaction.key.map(ClusterSlot.of), on: eventLoop,
                                 deadline: deadline)
         } else {
-            sent = manager(for: eventLoop).send(.transaction(transaction), deadline: deadline)
+            // The hot path (every session read): straight to the connection, no promise.
+            let manager = manager(for: eventLoop)
+            if manager.sendIfConnected(.transaction(transaction), deadline: deadline, { result in
+                switch result {
+                case .success(let reply) where reply.errorMessage != nil: completion(.failure(.server(reply.errorMessage!)))
+                case .success(let reply): completion(.success(reply))
+                case .failure(let error): completion(.failure(error))
+                }
+            }) { return }
+            sent = manager.send(.transaction(transaction), deadline: deadline)
         }
         sent.whenComplete { result in
             switch result {
@@ -242,6 +251,17 @@ final class ConnectionManager: Sendable {
 
     func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
         send(.command(command), deadline: deadline)
+    }
+
+    /// When called on the loop with a live connection: queues `outgoing` with
+    /// `callback` and returns true. Otherwise does nothing and returns false.
+    func sendIfConnected(_ outgoing: Outgoing, deadline: NIODeadline,
+                         _ callback: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) -> Bool {
+        guard eventLoop.inEventLoop, case .connected(let connection) = state.value.phase, connection.isActive else {
+            return false
+        }
+        connection.send(outgoing, to: .callback(callback), deadline: deadline)
+        return true
     }
 
     func send(_ outgoing: Outgoing, deadline: NIODeadline, asking: Bool = false) -> EventLoopFuture<RedisReply> {

@@ -95,13 +95,18 @@ final class RedisConnection: Sendable {
 
     func send(_ outgoing: Outgoing, deadline: NIODeadline, asking: Bool = false) -> EventLoopFuture<RedisReply> {
         let promise = channel.eventLoop.makePromise(of: RedisReply.self)
+        send(outgoing, to: .promise(promise), deadline: deadline, asking: asking)
+        return promise.futureResult
+    }
+
+    /// Queues `outgoing`; its reply or failure goes to `target`, on this connection's loop.
+    func send(_ outgoing: Outgoing, to target: ReplyTarget, deadline: NIODeadline, asking: Bool = false) {
         if channel.eventLoop.inEventLoop {
-            handler.value.enqueue(outgoing, promise: promise, deadline: deadline, asking: asking)
+            handler.value.enqueue(outgoing, to: target, deadline: deadline, asking: asking)
         } else {
             let handler = self.handler
-            channel.eventLoop.execute { handler.value.enqueue(outgoing, promise: promise, deadline: deadline, asking: asking) }
+            channel.eventLoop.execute { handler.value.enqueue(outgoing, to: target, deadline: deadline, asking: asking) }
         }
-        return promise.futureResult
     }
 
     func close() -> EventLoopFuture<Void> {
