@@ -212,7 +212,12 @@ final class ClusterRouter: Sendable {
     private func known(_ slot: Int?) -> Known {
         map.withLockedValue { map in
             guard map.loaded else { return .notLoaded }
-            guard let slot else { return map.nodes.first.map { .node($0) } ?? .unserved }
+            // Keyless commands (PING for /readyz, CONFIG GET) go to a node that serves
+            // slots now: `nodes` also remembers masters that died or were removed.
+            guard let slot else {
+                guard let i = map.owner.first(where: { $0 >= 0 }) else { return .unserved }
+                return .node(map.nodes[Int(i)])
+            }
             let i = map.owner[slot]
             return i >= 0 ? .node(map.nodes[Int(i)]) : .unserved
         }

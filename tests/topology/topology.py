@@ -205,12 +205,12 @@ class ClusterTopology(Topology):
             raise RuntimeError(f"redis-cli --cluster reshard failed: {(out.stdout + out.stderr)[-3000:]}")
         return out
 
-    def masters(self):
-        """{port: (node id, set of slots)} of every master."""
+    def masters(self, via=None):
+        """{port: (node id, set of slots)} of every master, as the node on `via` sees it."""
         out = {}
-        for line in self.cli(self.node_ports[0], "CLUSTER", "NODES").splitlines():
+        for line in self.cli(via or self.node_ports[0], "CLUSTER", "NODES").splitlines():
             parts = line.split()
-            if "master" not in parts[2].split(","):
+            if "master" not in parts[2].split(",") or "fail" in parts[2].split(","):
                 continue
             port = int(parts[1].split("@")[0].rsplit(":", 1)[1])
             slots = set()
