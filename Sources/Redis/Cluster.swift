@@ -64,6 +64,10 @@ final class ClusterRouter: Sendable {
         var loaded = false
         var refreshing: EventLoopFuture<Void>?
         var lastRefresh: NIODeadline = .distantPast
+        /// Which known node a reload asks first; it moves on every reload, so one node
+        /// with an outdated view (a master just restarted from its old config) cannot
+        /// keep handing out its map.
+        var nextSource = 0
 
         mutating func index(of node: HostPort) -> Int16 {
             if let i = nodes.firstIndex(of: node) { return Int16(i) }
@@ -175,6 +179,12 @@ final class ClusterRouter: Sendable {
                                          redirects: redirects + 1, asking: to, promise)
                 }
             }
+            // A node that says the cluster is down, or is no longer a master, may be one
+            // our map should not point at any more: look again (the request gets its 503).
+            if reply.kind(RedisReply.root) == .error, let message = reply.errorMessage,
+               message.hasPrefix("CLUSTERDOWN") || message.hasPrefix("READONLY") || message.hasPrefix("TRYAGAIN") {
+                self.refreshSoon(on: loop)
+            }
             guard wait > 0, reply.kind(RedisReply.root) != .error else { return promise.succeed(reply) }
             var command = RedisCommand("WAIT")
             command.append(wait)
@@ -245,6 +255,11 @@ final class ClusterRouter: Sendable {
             let promise = loop.makePromise(of: Void.self)
             map.refreshing = promise.futureResult
             var candidates = map.nodes
+            if !candidates.isEmpty {
+                let first = map.nextSource % candidates.count
+                candidates = Array(candidates[first...] + candidates[..<first])
+                map.nextSource += 1
+            }
             for seed in seeds where !candidates.contains(seed) { candidates.append(seed) }
             return (nil, promise, candidates)
         }

@@ -177,8 +177,15 @@ def wait_recovered(load, what, timeout):
         time.sleep(1.0)
         if load.last_failure() < t and load.ok_since(t):
             return True
+    # Say why: the distinct errors sessiond logged for the failed requests (it logs every 5xx).
+    reasons = {}
+    for line in open(load.sessiond.log_path, errors="replace"):
+        if "error=" in line:
+            reason = line.split("error=", 1)[1][:160]
+            reasons[reason] = reasons.get(reason, 0) + 1
+    top = sorted(reasons.items(), key=lambda kv: -kv[1])[:5]
     raise TimeoutError(f"writes did not recover within {timeout} s after {what}: answers so far {load.statuses}, "
-                       f"last failures {load.failures[-3:]}")
+                       f"last failures {load.failures[-3:]}; sessiond's errors: {top}")
 
 
 def run_sentinel(args):
