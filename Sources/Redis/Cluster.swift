@@ -186,21 +186,14 @@ final class ClusterRouter: Sendable {
                 self.refreshSoon(on: loop)
             }
             guard wait > 0, reply.kind(RedisReply.root) != .error else { return promise.succeed(reply) }
-            var command = RedisCommand("WAIT")
-            command.append(wait)
-            command.append(Int(self.configuration.replicaAckTimeout.nanoseconds / 1_000_000))
-            manager.send(.command(command), deadline: deadline + self.configuration.replicaAckTimeout).whenComplete { acks in
-                switch acks {
-                case .failure(let error):
-                    promise.fail(error)
-                case .success(let acks):
-                    let got = acks.int(RedisReply.root) ?? 0
-                    if got < Int64(wait) {
-                        promise.fail(RedisError.notReplicated(acknowledged: Int(got), wanted: wait))
-                    } else {
-                        promise.succeed(reply)
-                    }
-                }
+            // Sent once the write is confirmed (it may have been redirected): WAIT counts
+            // what this connection wrote so far, so following it still covers the write.
+            manager.send(.command(self.configuration.waitCommand),
+                         deadline: deadline + self.configuration.replicaAckTimeout).whenComplete { acks in
+                promise.completeWith(Result {
+                    try RedisError.checkReplicated(acks.get(), wanted: wait)
+                    return reply
+                })
             }
         }
     }

@@ -78,14 +78,10 @@ public final class RedisClient: Sendable {
                             _ deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
         let wanted = configuration.minReplicasAck
         guard wanted > 0 else { return write }
-        var wait = RedisCommand("WAIT")
-        wait.append(wanted)
-        wait.append(Int(configuration.replicaAckTimeout.nanoseconds / 1_000_000))
-        let acks = manager.send(wait, deadline: deadline + configuration.replicaAckTimeout)
+        let acks = manager.send(configuration.waitCommand, deadline: deadline + configuration.replicaAckTimeout)
         return write.and(acks).flatMapThrowing { reply, acks in
             if reply.errorMessage != nil { return reply }
-            let got = acks.int(RedisReply.root) ?? 0
-            if got < Int64(wanted) { throw RedisError.notReplicated(acknowledged: Int(got), wanted: wanted) }
+            try RedisError.checkReplicated(acks, wanted: wanted)
             return reply
         }
     }
@@ -97,6 +93,13 @@ public final class RedisClient: Sendable {
                      _ completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) {
         let deadline = NIODeadline.now() + configuration.timeout
         transaction.finish()
+        let deliver: @Sendable (Result<RedisReply, RedisError>) -> Void = { result in
+            switch result {
+            case .success(let reply) where reply.errorMessage != nil: completion(.failure(.server(reply.errorMessage!)))
+            case .success(let reply): completion(.success(reply))
+            case .failure(let error): completion(.failure(error))
+            }
+        }
         let sent: EventLoopFuture<RedisReply>
         if let cluster {
             sent = cluster.send(.transaction(transaction), slot: transaction.key.map(ClusterSlot.of), on: eventLoop,
@@ -104,21 +107,11 @@ public final class RedisClient: Sendable {
         } else {
             // The hot path (every session read): straight to the connection, no promise.
             let manager = manager(for: eventLoop)
-            if manager.sendIfConnected(.transaction(transaction), deadline: deadline, { result in
-                switch result {
-                case .success(let reply) where reply.errorMessage != nil: completion(.failure(.server(reply.errorMessage!)))
-                case .success(let reply): completion(.success(reply))
-                case .failure(let error): completion(.failure(error))
-                }
-            }) { return }
+            if manager.sendIfConnected(.transaction(transaction), deadline: deadline, deliver) { return }
             sent = manager.send(.transaction(transaction), deadline: deadline)
         }
         sent.whenComplete { result in
-            switch result {
-            case .success(let reply) where reply.errorMessage != nil: completion(.failure(.server(reply.errorMessage!)))
-            case .success(let reply): completion(.success(reply))
-            case .failure(let error): completion(.failure(error as? RedisError ?? .connectionUnavailable("\(error)")))
-            }
+            deliver(result.mapError { $0 as? RedisError ?? .connectionUnavailable("\($0)") })
         }
     }
 

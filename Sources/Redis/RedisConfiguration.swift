@@ -34,6 +34,14 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// replicas are slow still gets its answer (503) before the request's 504.
     public var replicaAckTimeout: TimeAmount { .nanoseconds(max(timeout.nanoseconds / 2, 1_000_000)) }
 
+    /// `WAIT <--min-replicas-ack> <replicaAckTimeout in ms>`.
+    var waitCommand: RedisCommand {
+        var command = RedisCommand("WAIT")
+        command.append(minReplicasAck)
+        command.append(Int(replicaAckTimeout.nanoseconds / 1_000_000))
+        return command
+    }
+
     public struct InvalidURL: Error, CustomStringConvertible {
         public let description: String
     }

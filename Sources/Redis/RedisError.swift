@@ -30,6 +30,12 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Throws `.notReplicated` unless WAIT's reply counts at least `wanted` replicas.
+    static func checkReplicated(_ acks: RedisReply, wanted: Int) throws(RedisError) {
+        let got = acks.int(RedisReply.root) ?? 0
+        if got < Int64(wanted) { throw .notReplicated(acknowledged: Int(got), wanted: wanted) }
+    }
+
     /// The error code word of a server error (`OOM`, `NOSCRIPT`, `READONLY`…).
     public var serverCode: Substring? {
         guard case .server(let m) = self else { return nil }
