@@ -9,10 +9,10 @@
 ARG SWIFT_IMAGE=swift:6.2-bookworm
 FROM ${SWIFT_IMAGE} AS build
 
-# hiredis headers for the CHiredis system library (found through pkg-config).
+# hiredis headers and library for the CHiredis system library.
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
-    && apt-get -q install -y --no-install-recommends libhiredis-dev pkg-config \
+    && apt-get -q install -y --no-install-recommends libhiredis-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build

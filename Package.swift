@@ -27,9 +27,10 @@ let package = Package(
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev: its RESP encoder and reader, no sockets.
+        // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a
+        // warning on every build; the header lives at <hiredis/hiredis.h> on every distribution.
         .systemLibrary(
             name: "CHiredis",
-            pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
         // The only code that touches hiredis pointers.

@@ -1,5 +1,5 @@
 // Only the protocol half of hiredis: the RESP encoder and reader. SwiftNIO owns the sockets.
 #ifndef SESSIOND_CHIREDIS_SHIM_H
 #define SESSIOND_CHIREDIS_SHIM_H
-#include <hiredis.h>
+#include <hiredis/hiredis.h>
 #endif
