@@ -13,6 +13,8 @@ import NIOPosix
 /// `SentinelMonitor`, and every connection moves when it announces a failover.
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
+    /// Redis's time, for commands that send absolute expiries.
+    public let clock = RedisClock()
     private let managers: [ConnectionManager]
     private let monitor: SentinelMonitor?
     private let cluster: ClusterRouter?

@@ -135,7 +135,19 @@ public struct RedisTransaction: Sendable {
     public mutating func append(_ name: StaticString, _ key: String, _ value: Int) {
         header(3, name)
         keyed(key)
-        bulk(String(value))
+        bulk(decimal: value)
+    }
+
+    /// `name key value option`, as in `PEXPIREAT key ms GT`.
+    public mutating func append(_ name: StaticString, _ key: String, _ value: Int, _ option: StaticString) {
+        header(4, name)
+        keyed(key)
+        bulk(decimal: value)
+        encoded.writeInteger(UInt8(ascii: "$"))
+        encoded.writeRESPDecimal(option.utf8CodeUnitCount)
+        encoded.writeStaticString("\r\n")
+        encoded.writeStaticString(option)
+        encoded.writeStaticString("\r\n")
     }
 
     public mutating func append(_ name: StaticString, _ key: String, _ fields: [String]) {
@@ -157,6 +169,29 @@ public struct RedisTransaction: Sendable {
 
     private mutating func bulk(_ s: String) {
         encoded.writeRESPBulk(s)
+    }
+
+    /// An integer as a bulk string, without making a String of it.
+    private mutating func bulk(decimal value: Int) {
+        let magnitude = value.magnitude
+        var digits = 1
+        var v = magnitude
+        while v >= 10 { v /= 10; digits += 1 }
+        let length = digits + (value < 0 ? 1 : 0)
+        encoded.writeInteger(UInt8(ascii: "$"))
+        encoded.writeRESPDecimal(length)
+        encoded.writeStaticString("\r\n")
+        encoded.writeWithUnsafeMutableBytes(minimumWritableBytes: length + 2) { out in
+            if value < 0 { out[0] = UInt8(ascii: "-") }
+            var rest = magnitude
+            for i in stride(from: length - 1, through: length - digits, by: -1) {
+                out[i] = UInt8(truncatingIfNeeded: rest % 10) + 0x30
+                rest /= 10
+            }
+            out[length] = UInt8(ascii: "\r")
+            out[length + 1] = UInt8(ascii: "\n")
+            return length + 2
+        }
     }
 
     private mutating func keyed(_ k: String) {

@@ -174,9 +174,9 @@ public final class SessionStore: Sendable {
     /// GET / HEAD / GET expiry / GET data key. `touch` slides the idle timeout.
     ///
     /// Whole-session and metadata reads (every page view) skip Lua when they can:
-    /// a Lua call costs Redis about 10 µs of CPU, a MULTI of TIME, HGETALL and
-    /// PEXPIRE about 3 (BENCHMARKS.md). Without a touch the MULTI is exact. With
-    /// one, PEXPIRE needs the session's ttl before reading it, so it uses the ttl
+    /// a Lua call costs Redis about 10 µs of CPU, a MULTI of HGETALL and
+    /// PEXPIREAT about 3 (BENCHMARKS.md). Without a touch the MULTI is exact. With
+    /// one, PEXPIREAT needs the session's ttl before reading it, so it uses the ttl
     /// this process last saw for the session (`TTLHints`); the same MULTI returns
     /// the stored metadata, and if the hint was out of date (another sidecar
     /// changed the ttl, fixed an expiry or set a user) the Lua read runs at once
@@ -252,23 +252,34 @@ public final class SessionStore: Sendable {
     private func fastRead(_ id: String, mode: ReadMode, touchTTL: Int?, on loop: EventLoop,
                           _ completion: @escaping @Sendable (ReadResult) -> Void) {
         let key = layout.session(id)
+        let sent = NIODeadline.now()
+        // Redis's time from the clock estimate when there is a fresh one; else
+        // TIME in this transaction (and a relative PEXPIRE), which refreshes it.
+        let now = redis.clock.milliseconds(at: sent)
         var t = RedisTransaction(capacity: 160 + 2 * key.utf8.count)
-        t.append("TIME")
+        if now == nil { t.append("TIME") }
         if mode == .everything {
             t.append("HGETALL", key)
         } else {
             t.append("HMGET", key, Meta.fields)
         }
-        if let ttl = touchTTL {
+        switch (touchTTL, now) {
+        case (let ttl?, let now?):
+            // GT: never shortens an expiry, so an estimate that is off cannot cut a session short.
+            t.append("PEXPIREAT", key, Int(now) + ttl * 1000, "GT")
+        case (let ttl?, nil):
             t.append("PEXPIRE", key, ttl * 1000)
-        } else {
+        case (nil, _):
             t.append("PTTL", key)
         }
 
+        let clock = redis.clock
         redis.exec(t, on: loop) { result in
             let outcome: FastRead
             do {
-                outcome = try Self.fastReadOutcome(id: id, mode: mode, touchTTL: touchTTL, result)
+                outcome = try Self.fastReadOutcome(id: id, mode: mode, touchTTL: touchTTL, now: now, result) { s, us in
+                    clock.record(seconds: s, microseconds: us, sent: sent, received: .now())
+                }
             } catch {
                 return completion(.failure(error))
             }
@@ -286,22 +297,37 @@ public final class SessionStore: Sendable {
         }
     }
 
-    /// Reads EXEC's reply `[TIME, HGETALL | HMGET, PEXPIRE | PTTL]` in place.
-    private static func fastReadOutcome(id: String, mode: ReadMode, touchTTL: Int?,
-                                        _ result: Result<RedisReply, RedisError>) throws(SessionError) -> FastRead {
+    /// Reads EXEC's reply `[TIME?, HGETALL | HMGET, PEXPIREAT | PEXPIRE | PTTL]` in
+    /// place; TIME is there when `now` is nil, and goes to `sampled`.
+    private static func fastReadOutcome(id: String, mode: ReadMode, touchTTL: Int?, now estimated: Int64?,
+                                        _ result: Result<RedisReply, RedisError>,
+                                        sampled: (Int64, Int64) -> Void) throws(SessionError) -> FastRead {
         let r: RedisReply
         switch result {
         case .success(let reply): r = reply
         case .failure(let e): throw .redis(e)
         }
-        let time = r.firstChild(RedisReply.root)
-        let fetched = r.next(time)
-        guard r.kind(RedisReply.root) == .array, r.count(RedisReply.root) == 3, r.kind(time) == .array, r.count(time) == 2,
-              let seconds = r.int(time + 1), let micros = r.int(time + 2), r.kind(fetched) == .array,
-              let third = r.int(r.next(fetched)) else {
+        let now: Int64
+        let fetched: Int
+        if let estimated {
+            guard r.kind(RedisReply.root) == .array, r.count(RedisReply.root) == 2 else {
+                throw .redis(.unexpectedReply("read transaction: \(r.value)"))
+            }
+            now = estimated
+            fetched = r.firstChild(RedisReply.root)
+        } else {
+            let time = r.firstChild(RedisReply.root)
+            guard r.kind(RedisReply.root) == .array, r.count(RedisReply.root) == 3, r.kind(time) == .array,
+                  r.count(time) == 2, let seconds = r.int(time + 1), let micros = r.int(time + 2) else {
+                throw .redis(.unexpectedReply("read transaction: \(r.value)"))
+            }
+            sampled(seconds, micros)
+            now = seconds * 1000 + micros / 1000
+            fetched = r.next(time)
+        }
+        guard r.kind(fetched) == .array, let third = r.int(r.next(fetched)) else {
             throw .redis(.unexpectedReply("read transaction: \(r.value)"))
         }
-        let now = seconds * 1000 + micros / 1000
         let meta: Meta.Values
         var hash: HashData? = nil
         if mode == .everything {
@@ -311,7 +337,7 @@ public final class SessionStore: Sendable {
             hash = HashData(reply: r, at: fetched)
         } else {
             if r.kind(fetched + 1) == .null { return .missing }
-            meta = try Meta.parse(r.value.array![1])
+            meta = try Meta.parse(r.value.array![estimated == nil ? 1 : 0])
         }
         let pttl: Int64
         if let ttl = touchTTL {

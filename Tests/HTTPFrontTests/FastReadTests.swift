@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 import TestSupport
 @testable import HTTPFront
@@ -90,5 +91,71 @@ import Redis
             #expect(try await d.send("HEAD", "/v1/sessions/\(id)?touch=false").status == 200)
             #expect(try await d.get("/v1/sessions/nosuchsession9?touch=false").status == 404)
         }
+    }
+
+    // MARK: The Redis clock estimate (RedisClock): PEXPIREAT … GT instead of TIME + PEXPIRE
+
+    /// Pins the daemon's estimate of Redis's clock to the real time plus
+    /// `offset` seconds, valid for the next hour (a sample "taken" an hour from
+    /// now), so the read below takes the PEXPIREAT path however slow the machine.
+    private func pin(_ clock: RedisClock, offset: Int64) {
+        let later = NIODeadline.now() + .hours(1)
+        let micros = Int64(Date().timeIntervalSince1970 * 1_000_000) + 3_600_000_000 + offset * 1_000_000
+        clock.record(seconds: micros / 1_000_000, microseconds: micros % 1_000_000, sent: later, received: later)
+    }
+
+    @Test func aTouchWithTheClockEstimateSlidesTheExpiry() async throws {
+        try await TestDaemon.with { d in
+            let id = try await d.create(#"{"ttl": 1000}"#)
+            let key = d.sessionKey(id)
+            try await TestRedis.command(["EXPIRE", key, "50"])
+            pin(d.redis.clock, offset: 0)
+            let r = try await d.get("/v1/sessions/\(id)")
+            #expect(r.status == 200)
+            #expect(r.json["expires_in"] as? Int == 1000)
+            let pttl = try await TestRedis.command(["PTTL", key]).int!
+            // Redis and the test share a clock: the estimate is off by the sample's error only.
+            #expect(pttl > 990_000 && pttl <= 1_000_050, "PTTL \(pttl) after a touch")
+            let expiresAt = try #require(r.json["expires_at"] as? String)
+            let expected = Date().addingTimeInterval(1000)
+            #expect(abs(try #require(ISO8601DateFormatter().date(from: expiresAt)).timeIntervalSince(expected)) < 3)
+            // HEAD and the expiry route take the same path.
+            try await TestRedis.command(["EXPIRE", key, "50"])
+            #expect(try await d.send("HEAD", "/v1/sessions/\(id)").status == 200)
+            #expect(try await TestRedis.command(["TTL", key]).int! > 990)
+            try await TestRedis.command(["EXPIRE", key, "50"])
+            let e = try await d.get("/v1/sessions/\(id)/expiry")
+            #expect(e.json["expires_in"] as? Int == 1000)
+            #expect(try await TestRedis.command(["TTL", key]).int! > 990)
+        }
+    }
+
+    /// An estimate that is far behind (a bad sample, a clock step on the Redis
+    /// host) would make PEXPIREAT cut the session short or, in the past, delete
+    /// it; GT makes such a touch a no-op instead.
+    @Test func aClockEstimateFarBehindNeverShortensOrDeletes() async throws {
+        try await TestDaemon.with { d in
+            let id = try await d.create(#"{"ttl": 1000}"#)
+            let key = d.sessionKey(id)
+            pin(d.redis.clock, offset: -900)   // now + ttl lands 100 s from now, before the expiry
+            let r = try await d.get("/v1/sessions/\(id)")
+            #expect(r.status == 200)
+            #expect(try await TestRedis.command(["TTL", key]).int! > 990, "the expiry was cut short")
+            pin(d.redis.clock, offset: -1_000_000)   // now + ttl is in the past
+            #expect(try await d.get("/v1/sessions/\(id)").status == 200)
+            #expect(try await d.send("HEAD", "/v1/sessions/\(id)").status == 200)
+            #expect(try await TestRedis.command(["EXISTS", key]).int == 1, "the touch deleted the session")
+            #expect(try await TestRedis.command(["TTL", key]).int! > 990)
+        }
+    }
+
+    @Test func aStaleEstimateFallsBackToRedisTime() async throws {
+        let clock = RedisClock()
+        let now = NIODeadline.now()
+        #expect(clock.milliseconds(at: now) == nil)
+        clock.record(seconds: 1_000, microseconds: 500_000, sent: now, received: now + .milliseconds(2))
+        #expect(clock.milliseconds(at: now + .milliseconds(1)) == 1_000_500)
+        #expect(clock.milliseconds(at: now + .milliseconds(501)) == 1_001_000)
+        #expect(clock.milliseconds(at: now + .milliseconds(1) + RedisClock.maxAge) == nil)
     }
 }
