@@ -207,41 +207,55 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return respond(context: context, p.response(allocator: context.channel.allocator), to: request.head,
                            route: route.name, requestID: requestID, start: start)
         }
-        let head = request.head
-        let allocator = context.channel.allocator
-        app.controller.handle(route, request, on: context.eventLoop)
-            .hop(to: context.eventLoop)
-            .assumeIsolated()
-            .whenComplete { result in
-                let response: Response
-                switch result {
-                case .success(let r):
-                    response = r
-                case .failure(let error):
-                    let problem = Problem(error)
-                    if problem.status.code >= 500 {
-                        var logger = self.app.logger
-                        logger[metadataKey: "request_id"] = .string(requestID.description)
-                        if let id = route.sessionID { logger[metadataKey: "session"] = .string(SessionTag.of(id)) }
-                        logger.warning("request failed", metadata: [
-                            "route": "\(route.name)", "method": "\(head.method.rawValue)",
-                            "status": "\(problem.status.code)", "error": "\(error)",
-                        ])
-                    }
-                    response = problem.response(allocator: allocator)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        app.controller.handle(route, request, on: loop) { result in
+            // Redis answers on this loop; hop only if something answered elsewhere.
+            if loop.inEventLoop {
+                bound.value.0.answer(context: bound.value.1, result, to: request.head, route: route,
+                                     requestID: requestID, start: start)
+            } else {
+                loop.execute {
+                    bound.value.0.answer(context: bound.value.1, result, to: request.head, route: route,
+                                         requestID: requestID, start: start)
                 }
-                self.respond(context: context, response, to: head, route: route.name, requestID: requestID, start: start)
             }
+        }
+    }
+
+    private func answer(context: ChannelHandlerContext, _ result: consuming Result<Response, Error>,
+                        to head: HTTPRequestHead, route: Route, requestID: RequestID, start: NIODeadline) {
+        let response: Response
+        switch consume result {
+        case .success(let r):
+            response = r
+        case .failure(let error):
+            let problem = Problem(error)
+            if problem.status.code >= 500 {
+                var logger = app.logger
+                logger[metadataKey: "request_id"] = .string(requestID.description)
+                if let id = route.sessionID { logger[metadataKey: "session"] = .string(SessionTag.of(id)) }
+                logger.warning("request failed", metadata: [
+                    "route": "\(route.name)", "method": "\(head.method.rawValue)",
+                    "status": "\(problem.status.code)", "error": "\(error)",
+                ])
+            }
+            response = problem.response(allocator: context.channel.allocator)
+        }
+        respond(context: context, response, to: head, route: route.name, requestID: requestID, start: start)
     }
 
     // MARK: - Output
 
-    private func respond(context: ChannelHandlerContext, _ response: Response, to request: HTTPRequestHead,
+    /// `response` is consumed so that its body buffer reaches the encoder with no
+    /// other owner (see `ResponseEncoder`).
+    private func respond(context: ChannelHandlerContext, _ response: consuming Response, to request: HTTPRequestHead,
                          route: String, requestID: RequestID, start: NIODeadline) {
         // We never upgrade (h2c, websocket) or tunnel: answer such requests and close,
         // as a client that asked may already be speaking another protocol.
         let keepAlive = request.isKeepAlive && !quiescing && request.method != .CONNECT
             && !request.headers.contains(name: "Upgrade")
+        let status = response.status.code
         let out = ResponseEncoder.encode(response, version: request.version, isHEAD: request.method == .HEAD,
                                          keepAlive: keepAlive, requestID: requestID, allocator: context.channel.allocator)
         inFlight = false
@@ -256,7 +270,6 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in loopBound.value.close(promise: nil) }
         }
         let nanoseconds = (now - start).nanoseconds
-        let status = response.status.code
         if let last = lastInstruments, last.status == status, last.method == request.method, last.route == route {
             last.counter.increment()
             last.timer.recordNanoseconds(nanoseconds)
@@ -270,7 +283,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Route templates only: raw session ids and tokens never reach the log.
             app.logger.debug("request", metadata: [
                 "request_id": "\(requestID)", "route": "\(route)", "method": "\(request.method.rawValue)",
-                "status": "\(response.status.code)", "duration_us": "\(nanoseconds / 1000)",
+                "status": "\(status)", "duration_us": "\(nanoseconds / 1000)",
             ])
         }
         if keepAlive { process(context: context) }
@@ -324,44 +337,99 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 /// Serialises a response: status line, headers and body in one buffer, one write.
+///
+/// The head is written on the stack first; when the body buffer was made with
+/// room in front (`Response.bodyBuffer`, as session answers are), the head goes
+/// there and the body is never copied: a second buffer and a copy of every
+/// session's JSON showed up in perf.
 enum ResponseEncoder {
-    static func encode(_ response: Response, version: HTTPVersion, isHEAD: Bool, keepAlive: Bool, requestID: RequestID,
-                       allocator: ByteBufferAllocator) -> ByteBuffer {
-        let bodyBytes = response.body?.readableBytes ?? 0
-        var out = allocator.buffer(capacity: 192 + (isHEAD ? 0 : bodyBytes))
-        out.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        out.writeDecimal(Int(response.status.code))
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeString(response.status.reasonPhrase)
-        out.writeStaticString("\r\n")
-        if response.isJSON { out.writeStaticString("Content-Type: application/json\r\n") }
-        if let version = response.etagVersion {
-            out.writeStaticString("ETag: \"")
-            out.writeSignedDecimal(version)
-            out.writeStaticString("\"\r\n")
+    static func encode(_ response: consuming Response, version: HTTPVersion, isHEAD: Bool, keepAlive: Bool,
+                       requestID: RequestID, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var body = response.body
+        response.body = nil   // `body` is now the buffer's only owner: writing in front of it copies nothing
+        let bodyBytes = body?.readableBytes ?? 0
+        var bound = 256 + response.status.reasonPhrase.utf8.count + requestID.byteCount
+        for (name, value) in response.headers { bound += name.utf8.count + value.utf8.count + 4 }
+        return withUnsafeTemporaryAllocation(byteCount: bound, alignment: 1) { scratch in
+            var head = HeadWriter(scratch)
+            head.put(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            head.put(decimal: Int(response.status.code))
+            head.put(" ")
+            head.put(response.status.reasonPhrase)
+            head.put("\r\n")
+            if response.isJSON { head.put("Content-Type: application/json\r\n") }
+            if let version = response.etagVersion {
+                head.put("ETag: \"")
+                if version < 0 { head.put("-") }
+                head.put(decimal: Int(clamping: version.magnitude))
+                head.put("\"\r\n")
+            }
+            for (name, value) in response.headers {
+                head.put(name)
+                head.put(": ")
+                head.put(value)
+                head.put("\r\n")
+            }
+            head.put("X-Request-ID: ")
+            requestID.write(into: &head)
+            if response.status != .noContent {
+                head.put("\r\nContent-Length: ")
+                head.put(decimal: bodyBytes)
+            }
+            if !keepAlive {
+                head.put("\r\nConnection: close")
+            } else if version.minor == 0 {
+                head.put("\r\nConnection: keep-alive")
+            }
+            head.put("\r\n\r\n")
+            let written = UnsafeRawBufferPointer(rebasing: scratch[..<head.count])
+            if !isHEAD, var b = body, b.readerIndex >= head.count {
+                body = nil
+                b.moveReaderIndex(to: b.readerIndex - head.count)
+                b.setBytes(written, at: b.readerIndex)
+                return b
+            }
+            var out = allocator.buffer(capacity: head.count + (isHEAD ? 0 : bodyBytes))
+            out.writeBytes(written)
+            if !isHEAD, var b = body { out.writeBuffer(&b) }
+            return out
         }
-        for (name, value) in response.headers {
-            out.writeString(name)
-            out.writeStaticString(": ")
-            out.writeString(value)
-            out.writeStaticString("\r\n")
+    }
+}
+
+/// Appends bytes to a region sized in advance (`ResponseEncoder` bounds it).
+struct HeadWriter {
+    private let region: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    init(_ region: UnsafeMutableRawBufferPointer) { self.region = region }
+
+    mutating func put(_ s: StaticString) {
+        put(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    mutating func put(_ s: String) {
+        var s = s
+        s.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func put(_ bytes: UnsafeRawBufferPointer) {
+        precondition(count + bytes.count <= region.count, "response head larger than its bound")
+        region.baseAddress!.advanced(by: count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func put(decimal value: Int) {
+        var digits = 1
+        var v = value
+        while v >= 10 { v /= 10; digits += 1 }
+        precondition(value >= 0 && count + digits <= region.count, "response head larger than its bound")
+        var rest = value
+        for i in stride(from: count + digits - 1, through: count, by: -1) {
+            region[i] = UInt8(truncatingIfNeeded: rest % 10) + 0x30
+            rest /= 10
         }
-        out.writeStaticString("X-Request-ID: ")
-        requestID.write(into: &out)
-        if response.status != .noContent {
-            out.writeStaticString("\r\nContent-Length: ")
-            out.writeDecimal(bodyBytes)
-        }
-        if !keepAlive {
-            out.writeStaticString("\r\nConnection: close")
-        } else if version.minor == 0 {
-            out.writeStaticString("\r\nConnection: keep-alive")
-        }
-        out.writeStaticString("\r\n\r\n")
-        if !isHEAD, var body = response.body {
-            out.writeBuffer(&body)
-        }
-        return out
+        count += digits
     }
 }
 
@@ -412,25 +480,29 @@ struct RequestID: CustomStringConvertible, Sendable {
         return RequestID(given: nil, generated: z)
     }
 
-    func write(into buffer: inout ByteBuffer) {
-        if let given {
-            buffer.writeString(given)
-            return
+    var byteCount: Int { given?.utf8.count ?? 16 }
+
+    func write(into head: inout HeadWriter) {
+        if let given { return head.put(given) }
+        withUnsafeTemporaryAllocation(byteCount: 16, alignment: 1) { hex in
+            writeHex(into: hex)
+            head.put(UnsafeRawBufferPointer(hex))
         }
-        let value = generated
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16) { out in
-            for i in 0..<16 {
-                let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(i))) & 0xF
-                out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-            }
-            return 16
+    }
+
+    private func writeHex(into out: UnsafeMutableRawBufferPointer) {
+        for i in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: generated >> (60 - 4 * UInt64(i))) & 0xF
+            out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
         }
     }
 
     var description: String {
-        var b = ByteBuffer()
-        write(into: &b)
-        return String(buffer: b)
+        if let given { return given }
+        return String(unsafeUninitializedCapacity: 16) { out in
+            writeHex(into: UnsafeMutableRawBufferPointer(out))
+            return 16
+        }
     }
 }
 

@@ -19,6 +19,17 @@ struct Response {
         self.body = body
     }
 
+    /// Room left in front of a body made by `bodyBuffer`, for the head (see `ResponseEncoder`).
+    static let headroom = 320
+
+    /// A buffer to write a body into, with `headroom` bytes in front of it.
+    static func bodyBuffer(_ allocator: ByteBufferAllocator, capacity: Int) -> ByteBuffer {
+        var b = allocator.buffer(capacity: headroom + capacity)
+        b.moveWriterIndex(to: headroom)
+        b.moveReaderIndex(to: headroom)
+        return b
+    }
+
     static func json(_ status: HTTPResponseStatus, _ body: ByteBuffer, etag: Int64? = nil) -> Response {
         var r = Response(status: status, body: body)
         r.isJSON = true

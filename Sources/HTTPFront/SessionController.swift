@@ -17,15 +17,21 @@ struct SessionController: Sendable {
     var configuration: SessionConfiguration { store.configuration }
     var limits: SessionLimits { store.configuration.limits }
 
-    func handle(_ route: Route, _ request: Request, on loop: EventLoop) -> EventLoopFuture<Response> {
+    /// Answers through `done`, called once, on any thread. Routes answer with a
+    /// future, except the session read (most of the traffic), which calls back
+    /// straight from the Redis reply: no promise, no callback list.
+    func handle(_ route: Route, _ request: Request, on loop: EventLoop,
+                _ done: @escaping @Sendable (consuming Result<Response, Error>) -> Void) {
         do {
-            return try dispatch(route, request, on: loop)
+            try dispatch(route, request, on: loop, done)?.whenComplete(done)
         } catch {
-            return loop.makeFailedFuture(error)
+            done(.failure(error))
         }
     }
 
-    private func dispatch(_ route: Route, _ req: Request, on loop: EventLoop) throws -> EventLoopFuture<Response> {
+    /// Returns the answer's future, or nil when the route calls `done` itself.
+    private func dispatch(_ route: Route, _ req: Request, on loop: EventLoop,
+                          _ done: @escaping @Sendable (consuming Result<Response, Error>) -> Void) throws -> EventLoopFuture<Response>? {
         switch (route, req.method) {
         case (.healthz, _):
             return loop.makeSucceededFuture(.json(.ok, allocator.buffer(string: "{\"status\":\"ok\"}")))
@@ -55,12 +61,10 @@ struct SessionController: Sendable {
 
         case (.session(let rawID), .GET):
             let id = try Self.id(rawID)
-            let touch = try touch(req)  // before the promise: a throw must not leave it unfulfilled
-            let promise = loop.makePromise(of: Response.self)
-            store.read(id, mode: .everything, touch: touch, on: loop) { result in
-                promise.completeWith(result.map { s, _ in self.sessionResponse(s, status: .ok) })
+            store.read(id, mode: .everything, touch: try touch(req), on: loop) { result in
+                done(result.map { s, _ in self.sessionResponse(s, status: .ok) })
             }
-            return promise.futureResult
+            return nil
         case (.session(let rawID), .HEAD):
             let id = try Self.id(rawID)
             return store.read(id, mode: .metadata, touch: try touch(req), on: loop).map { s, _ in
@@ -175,13 +179,13 @@ struct SessionController: Sendable {
     // MARK: Helpers
 
     private func sessionResponse(_ s: Session, status: HTTPResponseStatus) -> Response {
-        var body = allocator.buffer(capacity: 256 + s.dataByteCount)
+        var body = Response.bodyBuffer(allocator, capacity: 256 + s.dataByteCount)
         body.writeSession(s)
         return .json(status, body, etag: s.version)
     }
 
     private func expiryResponse(_ s: Session) -> Response {
-        var body = allocator.buffer(capacity: 96)
+        var body = Response.bodyBuffer(allocator, capacity: 96)
         body.writeExpiry(s)
         return .json(.ok, body, etag: s.version)
     }

@@ -37,7 +37,8 @@ public enum RESPValue: Sendable, Equatable {
     }
 
     /// A decimal integer (what Redis stores for numbers), without a String on the way.
-    public static func parseInt<C: RandomAccessCollection>(_ b: C) -> Int64? where C.Element == UInt8, C.Index == Int {
+    /// Inlinable: called from other modules on every read, and unspecialised it showed in perf.
+    @inlinable public static func parseInt<C: RandomAccessCollection>(_ b: C) -> Int64? where C.Element == UInt8, C.Index == Int {
         guard !b.isEmpty, b.count <= 20 else { return nil }
         var i = b.startIndex
         let negative = b[i] == UInt8(ascii: "-")

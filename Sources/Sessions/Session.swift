@@ -79,14 +79,13 @@ struct HashData: Sendable {
     let at: Int
 
     func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
-        let prefix = KeyLayout.dataFieldPrefix.count
         reply.withBytes { bytes in
             var i = reply.firstChild(at)
             let end = reply.next(at)
             while i + 1 < end {
                 let field = UnsafeRawBufferPointer(rebasing: bytes[reply.range(i)])
-                if field.count >= prefix && Meta.hasPrefix(field, KeyLayout.dataFieldPrefix) {
-                    body(UnsafeRawBufferPointer(rebasing: field[prefix...]),
+                if Meta.hasPrefix(field, "data:") {
+                    body(UnsafeRawBufferPointer(rebasing: field[5...]),
                          UnsafeRawBufferPointer(rebasing: bytes[reply.range(i + 1)]))
                 }
                 i += 2
@@ -157,10 +156,15 @@ enum Meta {
         return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version)
     }
 
-    /// Whether `bytes` starts with `prefix` (memcmp; the generic `starts(with:)` was visible in perf).
-    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
-        guard bytes.count >= prefix.count, let base = bytes.baseAddress else { return prefix.isEmpty }
-        return prefix.withUnsafeBytes { memcmp(base, $0.baseAddress!, prefix.count) == 0 }
+    /// Whether `bytes` starts with `prefix`: a memcmp against a static string (the
+    /// generic `starts(with:)`, and arrays of field names, showed up in perf).
+    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+        guard bytes.count >= prefix.utf8CodeUnitCount, let base = bytes.baseAddress else { return false }
+        return memcmp(base, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+    }
+
+    private static func equals(_ bytes: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
+        bytes.count == name.utf8CodeUnitCount && hasPrefix(bytes, name)
     }
 
     /// `parse(hash:)` on a flat reply: the HGETALL array at `at`.
@@ -171,13 +175,15 @@ enum Meta {
             let end = r.next(at)
             while i + 1 < end {
                 let f = UnsafeRawBufferPointer(rebasing: bytes[r.range(i)])
-                if f.count > 5 && hasPrefix(f, metaPrefix) {
-                    let value = UnsafeRawBufferPointer(rebasing: bytes[r.range(i + 1)])
-                    if f.count == names[0].count && hasPrefix(f, names[0]) { ttl = RESPValue.parseInt(value).map { Int($0) } }
-                    else if f.count == names[1].count && hasPrefix(f, names[1]) { created = RESPValue.parseInt(value) }
-                    else if f.count == names[4].count && hasPrefix(f, names[4]) { version = RESPValue.parseInt(value) }
-                    else if f.count == names[2].count && hasPrefix(f, names[2]) { expiresAt = RESPValue.parseInt(value) }
-                    else if f.count == names[3].count && hasPrefix(f, names[3]) { user = String(decoding: value, as: UTF8.self) }
+                let value = { UnsafeRawBufferPointer(rebasing: bytes[r.range(i + 1)]) }
+                // By length first: data fields (most of them) fail at once.
+                switch f.count {
+                case 8 where equals(f, "meta:ttl"): ttl = RESPValue.parseInt(value()).map { Int($0) }
+                case 9 where equals(f, "meta:user"): user = String(decoding: value(), as: UTF8.self)
+                case 12 where equals(f, "meta:created"): created = RESPValue.parseInt(value())
+                case 12 where equals(f, "meta:version"): version = RESPValue.parseInt(value())
+                case 15 where equals(f, "meta:expires_at"): expiresAt = RESPValue.parseInt(value())
+                default: break
                 }
                 i += 2
             }

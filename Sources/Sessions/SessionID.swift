@@ -22,6 +22,12 @@ public enum SessionID {
 
     /// Whether a path segment is an acceptable id; anything else never reaches Redis.
     @inlinable public static func isValid<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+        // Path ids are Substring.UTF8View: walking its indices cost more than the check.
+        if let valid = bytes.withContiguousStorageIfAvailable({ check($0) }) { return valid }
+        return check(bytes)
+    }
+
+    @inlinable static func check<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
         guard (8...128).contains(bytes.count) else { return false }
         for c in bytes {
             switch c {
