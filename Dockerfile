@@ -9,10 +9,10 @@
 ARG SWIFT_IMAGE=swift:6.2-bookworm
 FROM ${SWIFT_IMAGE} AS build
 
-# hiredis headers and library for the CHiredis system library.
+# hiredis for the CHiredis system library; jemalloc, which the daemon links.
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
-    && apt-get -q install -y --no-install-recommends libhiredis-dev \
+    && apt-get -q install -y --no-install-recommends libhiredis-dev libjemalloc-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build
@@ -31,7 +31,7 @@ FROM debian:bookworm-slim
 
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
-    && apt-get -q install -y --no-install-recommends libhiredis0.14 ca-certificates libstdc++6 tzdata \
+    && apt-get -q install -y --no-install-recommends libhiredis0.14 libjemalloc2 ca-certificates libstdc++6 tzdata \
     && rm -rf /var/lib/apt/lists/*
 
 # The Swift runtime (stdlib, Concurrency, Dispatch, Foundation) from the build image.

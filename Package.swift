@@ -81,7 +81,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: releaseSettings
+            swiftSettings: releaseSettings,
+            // jemalloc (what Redis itself links) instead of glibc malloc for the whole process:
+            // glibc's free lists and consolidation were ~6 % of a session read's CPU in perf,
+            // and read c=50 ran 5–10 % faster with it (BENCHMARKS.md). Only the daemon links it.
+            linkerSettings: [.linkedLibrary("jemalloc")]
         ),
         // Test helpers: a private redis-server per test process and a tiny HTTP client.
         .target(
