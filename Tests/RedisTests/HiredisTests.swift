@@ -16,6 +16,21 @@ import Testing
         #expect(Array(ours.readableBytesView) == Hiredis.format(args))
     }
 
+    @Test func transactionsEncodeNumbersAndOptionsInPlace() {
+        var t = RedisTransaction()
+        t.append("PEXPIRE", "k", 0)
+        t.append("PEXPIRE", "k", -15)
+        t.append("PEXPIREAT", "key", 1_795_335_047_811, "GT")
+        t.finish()
+        #expect(String(buffer: t.encoded) == "*1\r\n$5\r\nMULTI\r\n"
+            + "*3\r\n$7\r\nPEXPIRE\r\n$1\r\nk\r\n$1\r\n0\r\n"
+            + "*3\r\n$7\r\nPEXPIRE\r\n$1\r\nk\r\n$3\r\n-15\r\n"
+            + "*4\r\n$9\r\nPEXPIREAT\r\n$3\r\nkey\r\n$13\r\n1795335047811\r\n$2\r\nGT\r\n"
+            + "*1\r\n$4\r\nEXEC\r\n")
+        #expect(t.commandCount == 5)
+        #expect(t.key == "k")
+    }
+
     @Test func encodesEmptyAndBinaryArguments() {
         var cmd = RedisCommand("HSET")
         cmd.append("")
