@@ -149,6 +149,21 @@ import Redis
         }
     }
 
+    /// The README's documented consequence of GT: a longer TTL set by hand is not
+    /// cut back by reads, and the next write resets it to the session's ttl.
+    @Test func aTTLLengthenedByHandOutlastsReadsUntilTheNextWrite() async throws {
+        try await TestDaemon.with { d in
+            let id = try await d.create(#"{"ttl": 1000}"#)
+            let key = d.sessionKey(id)
+            try await TestRedis.command(["EXPIRE", key, "5000"])
+            pin(d.redis.clock, offset: 0)
+            #expect(try await d.get("/v1/sessions/\(id)").status == 200)
+            #expect(try await TestRedis.command(["TTL", key]).int! > 4990)
+            #expect(try await d.send("PUT", "/v1/sessions/\(id)/data/k", "1").status == 204)
+            #expect((990...1000).contains(try await TestRedis.command(["TTL", key]).int!))
+        }
+    }
+
     @Test func aStaleEstimateFallsBackToRedisTime() async throws {
         let clock = RedisClock()
         let now = NIODeadline.now()
