@@ -198,7 +198,17 @@ public final class SessionStore: Sendable {
                      _ completion: @escaping @Sendable (ReadResult) -> Void) {
         if maxlife == 0 && (mode == .everything || mode == .metadata) {
             if !touch { return fastRead(id, mode: mode, touchTTL: nil, on: loop, completion) }
-            if let ttl = hints.ttl(of: id) { return fastRead(id, mode: mode, touchTTL: ttl, on: loop, completion) }
+            switch hints.hint(of: id) {
+            case .ttl(let ttl):
+                return fastRead(id, mode: mode, touchTTL: ttl, on: loop, completion)
+            case .unknown:
+                // Never seen here (another sidecar made it, a restart, a large working
+                // set): most sessions keep the default ttl, so guess it; a wrong guess
+                // is repaired by the Lua read in the same request, as a stale hint is.
+                return fastRead(id, mode: mode, touchTTL: configuration.defaultTTL, on: loop, completion)
+            case .script:
+                break
+            }
         }
         scriptRead(id, mode: mode, touch: touch, repair: false, on: loop).whenComplete(completion)
     }
@@ -255,6 +265,9 @@ public final class SessionStore: Sendable {
         let sent = NIODeadline.now()
         // Redis's time from the clock estimate when there is a fresh one; else
         // TIME in this transaction (and a relative PEXPIRE), which refreshes it.
+        // GT either way: the touch only ever extends, so a key under the prefix
+        // that is not a session (no TTL) is left alone, and a bad estimate or a
+        // wrong ttl guess never cuts a session short before the repair.
         let now = redis.clock.milliseconds(at: sent)
         var t = RedisTransaction(capacity: 160 + 2 * key.utf8.count)
         if now == nil { t.append("TIME") }
@@ -268,7 +281,7 @@ public final class SessionStore: Sendable {
             // GT: never shortens an expiry, so an estimate that is off cannot cut a session short.
             t.append("PEXPIREAT", key, Int(now) + ttl * 1000, "GT")
         case (let ttl?, nil):
-            t.append("PEXPIRE", key, ttl * 1000)
+            t.append("PEXPIRE", key, ttl * 1000, "GT")
         case (nil, _):
             t.append("PTTL", key)
         }
@@ -694,26 +707,41 @@ public final class SessionStore: Sendable {
     }
 }
 
-/// The idle timeout this process last saw for each session it served, for the
-/// MULTI read (`SessionStore.read`). Only sessions a fast read may touch are
-/// kept: sliding expiry, no user. A wrong hint costs one extra round trip,
-/// never a wrong answer; the map is bounded and simply starts over when full.
+/// What this process last saw of each session it served, for the MULTI read
+/// (`SessionStore.read`): the idle timeout of a sliding session without a user,
+/// or that the session needs the Lua read (a user, a fixed expiry), so a
+/// logged-in session does not pay a MULTI it would fail first. A wrong hint
+/// costs one extra round trip, never a wrong answer; the map is bounded and
+/// simply starts over when full.
 final class TTLHints: Sendable {
     static let capacity = 100_000
+    /// Stored as the ttl, or 0 for "take the Lua read" (a ttl is at least 1).
+    private static let script = 0
+
+    enum Hint {
+        case ttl(Int)
+        case script
+        case unknown
+    }
+
     /// A pthread lock (NIOLockedValueBox), not Synchronization.Mutex: ThreadSanitizer
     /// sees through it, and scripts/sanitize is how concurrency here is checked.
     private let map = NIOLockedValueBox<[String: Int]>([:])
 
-    func ttl(of id: String) -> Int? {
-        map.withLockedValue { $0[id] }
+    func hint(of id: String) -> Hint {
+        switch map.withLockedValue({ $0[id] }) {
+        case nil: return .unknown
+        case Self.script?: return .script
+        case let ttl?: return .ttl(ttl)
+        }
     }
 
     func remember(_ s: Session) {
-        guard s.user == nil && s.fixedExpiry == nil else { return forget(s.id) }
+        let value = s.user == nil && s.fixedExpiry == nil ? s.ttl : Self.script
         map.withLockedValue { map in
-            if map[s.id] == s.ttl { return }
+            if map[s.id] == value { return }
             if map.count >= Self.capacity { map.removeAll(keepingCapacity: true) }
-            map[s.id] = s.ttl
+            map[s.id] = value
         }
     }
 

@@ -164,6 +164,54 @@ import Redis
         }
     }
 
+    /// A session this process never saw is read with the default ttl as its
+    /// guess: right for most sessions, repaired in the same request otherwise.
+    @Test(arguments: [false, true]) func aSidecarThatNeverSawASessionReadsItRight(pinned: Bool) async throws {
+        let config = SessionConfiguration(keyPrefix: TestRedis.uniquePrefix(), defaultTTL: 2000)
+        try await TestDaemon.with(sessions: config) { maker in
+            let plain = try await maker.create(#"{"data": {"a": 1}}"#)
+            let short = try await maker.create(#"{"ttl": 100}"#)
+            let owned = try await maker.create(#"{"user": "ines"}"#)
+            for id in [plain, short, owned] { try await TestRedis.command(["EXPIRE", maker.sessionKey(id), "50"]) }
+            try await TestDaemon.with(sessions: config) { reader in
+                if pinned { pin(reader.redis.clock, offset: 0) }
+                let p = try await reader.get("/v1/sessions/\(plain)")
+                #expect(p.status == 200 && p.json["ttl"] as? Int == 2000)
+                #expect((1990...2000).contains(try await TestRedis.command(["TTL", reader.sessionKey(plain)]).int!))
+                let s = try await reader.get("/v1/sessions/\(short)")
+                #expect(s.status == 200 && s.json["ttl"] as? Int == 100)
+                #expect((s.json["expires_in"] as? Int).map { (99...100).contains($0) } == true)
+                #expect((99...100).contains(try await TestRedis.command(["TTL", reader.sessionKey(short)]).int!))
+                let o = try await reader.get("/v1/sessions/\(owned)")
+                #expect(o.status == 200 && o.json["user"] as? String == "ines")
+                #expect((1990...2000).contains(try await TestRedis.command(["TTL", reader.sessionKey(owned)]).int!))
+                #expect(try await eventually(within: 3) {
+                    try await TestRedis.command(["TTL", reader.userKey("ines")]).int! > 1990
+                })
+                #expect(try await reader.get("/v1/sessions/nosuchsession42").status == 404)
+                #expect(try await TestRedis.command(["EXISTS", reader.sessionKey("nosuchsession42")]).int == 0)
+            }
+        }
+    }
+
+    /// Keys under the session prefix that are not sessions (no TTL: a session
+    /// always has one) keep no expiry after reads of their ids.
+    @Test(arguments: [false, true]) func readsLeaveKeysThatAreNotSessionsAlone(pinned: Bool) async throws {
+        try await TestDaemon.with { d in
+            if pinned { pin(d.redis.clock, offset: 0) }
+            let string = d.sessionKey("notasession01"), hash = d.sessionKey("notasession02")
+            try await TestRedis.command(["SET", string, "x"])
+            try await TestRedis.command(["HSET", hash, "data:a", "1"])
+            for id in ["notasession01", "notasession02"] {
+                _ = try await d.get("/v1/sessions/\(id)")
+                _ = try await d.send("HEAD", "/v1/sessions/\(id)")
+            }
+            #expect(try await d.get("/v1/sessions/notasession02").status == 404)
+            #expect(try await TestRedis.command(["TTL", string]).int == -1)
+            #expect(try await TestRedis.command(["TTL", hash]).int == -1)
+        }
+    }
+
     @Test func aStaleEstimateFallsBackToRedisTime() async throws {
         let clock = RedisClock()
         let now = NIODeadline.now()
