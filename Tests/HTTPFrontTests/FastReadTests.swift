@@ -104,12 +104,18 @@ import Redis
         clock.record(seconds: micros / 1_000_000, microseconds: micros % 1_000_000, sent: later, received: later)
     }
 
+    /// A session with ttl 1000 whose key expires in `seconds`, to be read next
+    /// with the clock estimate pinned to the real time.
+    private func session(expiringIn seconds: Int, _ d: TestDaemon) async throws -> (id: String, key: String) {
+        let id = try await d.create(#"{"ttl": 1000}"#)
+        try await TestRedis.command(["EXPIRE", d.sessionKey(id), String(seconds)])
+        pin(d.redis.clock, offset: 0)
+        return (id, d.sessionKey(id))
+    }
+
     @Test func aTouchWithTheClockEstimateSlidesTheExpiry() async throws {
         try await TestDaemon.with { d in
-            let id = try await d.create(#"{"ttl": 1000}"#)
-            let key = d.sessionKey(id)
-            try await TestRedis.command(["EXPIRE", key, "50"])
-            pin(d.redis.clock, offset: 0)
+            let (id, key) = try await session(expiringIn: 50, d)
             let r = try await d.get("/v1/sessions/\(id)")
             #expect(r.status == 200)
             #expect(r.json["expires_in"] as? Int == 1000)
@@ -153,10 +159,7 @@ import Redis
     /// cut back by reads, and the next write resets it to the session's ttl.
     @Test func aTTLLengthenedByHandOutlastsReadsUntilTheNextWrite() async throws {
         try await TestDaemon.with { d in
-            let id = try await d.create(#"{"ttl": 1000}"#)
-            let key = d.sessionKey(id)
-            try await TestRedis.command(["EXPIRE", key, "5000"])
-            pin(d.redis.clock, offset: 0)
+            let (id, key) = try await session(expiringIn: 5000, d)
             #expect(try await d.get("/v1/sessions/\(id)").status == 200)
             #expect(try await TestRedis.command(["TTL", key]).int! > 4990)
             #expect(try await d.send("PUT", "/v1/sessions/\(id)/data/k", "1").status == 204)
