@@ -177,11 +177,12 @@ public final class SessionStore: Sendable {
     /// a Lua call costs Redis about 10 µs of CPU, a MULTI of HGETALL and
     /// PEXPIREAT about 3 (BENCHMARKS.md). Without a touch the MULTI is exact. With
     /// one, PEXPIREAT needs the session's ttl before reading it, so it uses the ttl
-    /// this process last saw for the session (`TTLHints`); the same MULTI returns
-    /// the stored metadata, and if the hint was out of date (another sidecar
-    /// changed the ttl, fixed an expiry or set a user) the Lua read runs at once
-    /// and puts the right expiry back. Sessions with a user, and all sessions
-    /// under --max-lifetime, always take the Lua read.
+    /// this process last saw for the session (`TTLHints`), or `--default-ttl` for
+    /// one it has not seen; the same MULTI returns the stored metadata, and if the
+    /// ttl was wrong (another sidecar changed it, fixed an expiry or set a user)
+    /// the Lua read runs at once and puts the right expiry back. Sessions known
+    /// to have a user or a fixed expiry, and all sessions under --max-lifetime,
+    /// take the Lua read directly.
     public func read(_ id: String, mode: ReadMode, touch: Bool, on loop: EventLoop) -> EventLoopFuture<(Session, value: [UInt8]?)> {
         let promise = loop.makePromise(of: (Session, value: [UInt8]?).self)
         read(id, mode: mode, touch: touch, on: loop) { promise.completeWith($0) }
@@ -278,7 +279,6 @@ public final class SessionStore: Sendable {
         }
         switch (touchTTL, now) {
         case (let ttl?, let now?):
-            // GT: never shortens an expiry, so an estimate that is off cannot cut a session short.
             t.append("PEXPIREAT", key, Int(now) + ttl * 1000, "GT")
         case (let ttl?, nil):
             t.append("PEXPIRE", key, ttl * 1000, "GT")
