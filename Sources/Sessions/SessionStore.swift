@@ -57,6 +57,13 @@ public final class SessionStore: Sendable {
     private var userPrefixArgument: String { redis.isCluster ? "" : layout.userPrefix }
 
     /// Cluster mode: the session `id` (expiring at `at`) is in `user`'s index.
+    /// `/readyz`: whether Redis can serve sessions now (`RedisClient.ready`).
+    public func ready(on loop: EventLoop) -> EventLoopFuture<Void> {
+        redis.ready(on: loop).flatMapErrorThrowing { error in
+            throw SessionError.redis(error as? RedisError ?? .connectionUnavailable("\(error)"))
+        }
+    }
+
     private func indexAdd(_ user: String, _ id: String, at: Int64, on loop: EventLoop) -> EventLoopFuture<Void> {
         var call = ScriptCall(Scripts.indexAdd, keys: [layout.user(user)])
         call.append(id)
@@ -293,6 +300,12 @@ public final class SessionStore: Sendable {
                 outcome = try Self.fastReadOutcome(id: id, mode: mode, touchTTL: touchTTL, now: now, result) { s, us in
                     clock.record(seconds: s, microseconds: us, sent: sent, received: .now())
                 }
+            } catch SessionError.redis(let e) where e.serverCode == "OOM" {
+                // A full Redis refuses every command queued in a MULTI, even HGETALL;
+                // the Lua read (allow-oom) still reads and slides, so a full Redis
+                // refuses writes but never logs anyone out.
+                return self.scriptRead(id, mode: mode, touch: touchTTL != nil, repair: false, on: loop)
+                    .whenComplete(completion)
             } catch {
                 return completion(.failure(error))
             }
