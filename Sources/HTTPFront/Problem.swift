@@ -58,6 +58,21 @@ struct Problem: Error {
 
     private static var retryAfter: HTTPHeaders { ["Retry-After": "1"] }
 
+    /// `/readyz`'s failure: "not ready" is 503 whatever went wrong, a timeout
+    /// included (load balancers, Kubernetes and the contract's clients read
+    /// 503 as "send traffic elsewhere"); the detail names the kind of failure.
+    init(notReady error: Error) {
+        let reason: String
+        switch error {
+        case SessionError.redis(.timeout): reason = "Redis did not answer PING within the timeout"
+        case SessionError.redis(.notPrimary(let role)):
+            reason = "Redis is \(role == "slave" ? "a replica" : "'\(role)'"), not a primary: it would refuse writes"
+        case SessionError.redis(let e) where e.serverCode != nil: reason = "Redis answered \(e.serverCode!)"
+        default: reason = "Redis is unreachable"
+        }
+        self.init(.serviceUnavailable, "not ready: \(reason)", headers: Self.retryAfter)
+    }
+
     private init(redis error: RedisError) {
         switch error {
         case .timeout:
@@ -65,7 +80,7 @@ struct Problem: Error {
         case .notReplicated:
             // Not acknowledged: the write may or may not survive a failover, so no 2xx.
             self.init(.serviceUnavailable, "\(error); it may not survive a failover, retry", headers: Self.retryAfter)
-        case .connectionUnavailable, .shutdown, .protocolError:
+        case .connectionUnavailable, .shutdown, .protocolError, .notPrimary:
             // The cause (addresses, errno) goes to the log, not to clients.
             self.init(.serviceUnavailable, "Redis is unavailable; retry later", headers: Self.retryAfter)
         case .server:

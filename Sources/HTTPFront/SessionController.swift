@@ -36,7 +36,9 @@ struct SessionController: Sendable {
         case (.healthz, _):
             return loop.makeSucceededFuture(.json(.ok, allocator.buffer(string: "{\"status\":\"ok\"}")))
         case (.readyz, _):
-            return store.redis.ping(on: loop).map { .json(.ok, allocator.buffer(string: "{\"status\":\"ok\"}")) }
+            return store.ready(on: loop)
+                .map { .json(.ok, allocator.buffer(string: "{\"status\":\"ok\"}")) }
+                .flatMapErrorThrowing { throw Problem(notReady: $0) }
         case (.metrics, _):
             return loop.makeSucceededFuture(.text(.ok, metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8", allocator: allocator))
         case (.openapi, _):

@@ -177,6 +177,20 @@ public final class RedisClient: Sendable {
         send(RedisCommand("PING"), on: eventLoop).map { _ in }
     }
 
+    /// Readiness (`/readyz`): PING answers (so Redis is reachable, authenticated,
+    /// not LOADING, not frozen) and, outside a cluster, `ROLE` says primary: a
+    /// demoted primary answers PING but refuses every write. Both in one round trip.
+    /// (A cluster routes by slot to the nodes that serve them, so PING is enough there.)
+    public func ready(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        let ping = send(RedisCommand("PING"), on: eventLoop)
+        guard cluster == nil else { return ping.map { _ in } }
+        let role = send(RedisCommand("ROLE"), on: eventLoop)
+        return ping.and(role).flatMapThrowing { _, role in
+            let name = role.array?.first?.string ?? "?"
+            guard name == "master" else { throw RedisError.notPrimary(role: name) }
+        }
+    }
+
     /// The nodes that hold data: every master of a cluster, else the one server.
     /// For commands that must run everywhere (SCAN).
     public func primaries(on eventLoop: EventLoop) -> EventLoopFuture<[RedisNode]> {

@@ -16,6 +16,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `--min-replicas-ack`: the write is on the primary but fewer replicas than
     /// asked confirmed it in time, so it could be lost in a failover.
     case notReplicated(acknowledged: Int, wanted: Int)
+    /// The server answers but is not a primary (`ROLE`), so it would refuse writes.
+    case notPrimary(role: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .shutdown: return "the Redis client is shutting down"
         case .notReplicated(let got, let wanted):
             return "the write reached \(got) of the \(wanted) replica(s) asked for in time"
+        case .notPrimary(let role): return "Redis is not a primary (ROLE: \(role))"
         }
     }
 
