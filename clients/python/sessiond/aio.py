@@ -1,54 +1,71 @@
-"""An asyncio facade over :class:`sessiond.client.SessiondClient`.
+"""The asyncio client: the same methods as :class:`sessiond.SessiondClient`,
+as coroutines, on the same request writer and response reader
+(:mod:`sessiond._http`), over asyncio streams instead of blocking sockets.
 
-Each call runs the synchronous client in a worker thread
-(``asyncio.to_thread``), the same approach Django takes for its own async
-session methods (``sync_to_async``). The connection pool is shared and
-thread-safe, so concurrent awaits use concurrent connections.
+No threads: concurrent awaits use concurrent connections of the client's
+pool. A client's connections belong to the event loop that opened them, so
+use one client per loop (``asyncio.run`` makes a new loop each time).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from typing import Any
+from typing import Any, Mapping
 
-from .client import DEFAULT_URL, SessiondClient
-
-_METHODS = (
-    "create", "get", "exists", "replace", "patch", "delete",
-    "get_key", "set_key", "delete_key", "clear",
-    "get_expiry", "set_expiry", "cycle",
-    "user_sessions", "delete_user_sessions", "delete_all",
-    "healthy", "ready",
-)
+from ._http import AsyncPool, Target
+from .client import DEFAULT_URL, SessiondClient, _Api, _base_headers, _error
+from .errors import SessiondError
 
 
-class AsyncSessiondClient:
-    """Same methods and arguments as :class:`SessiondClient`, as coroutines."""
+class AsyncSessiondClient(_Api):
+    """Same methods and arguments as :class:`SessiondClient`, as coroutines.
 
-    def __init__(self, url: str = DEFAULT_URL, token: str | None = None, timeout: float = 2.0, *,
-                 client: SessiondClient | None = None, **kwargs: Any):
-        self.sync = client or SessiondClient(url, token, timeout, **kwargs)
+    ``client``: take url, token, timeout and pool settings from an existing
+    synchronous client instead (it is not used for requests).
+    """
 
-    def __getattr__(self, name: str) -> Any:
-        if name not in _METHODS:
-            raise AttributeError(name)
-        method = getattr(self.sync, name)
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        token: str | None = None,
+        timeout: float = 2.0,
+        *,
+        client: SessiondClient | None = None,
+        retries: int = 2,
+        maxsize: int = 10,
+        headers: Mapping[str, str] | None = None,
+    ):
+        if client is not None:
+            pool = client._pool
+            self.url, self.timeout = client.url, client.timeout
+            self._pool = AsyncPool(pool.target, pool.timeout, maxsize=pool.maxsize, retries=pool.retries)
+        else:
+            self.url, self.timeout = url, timeout
+            self._pool = AsyncPool(Target(url, _base_headers(token, headers)), timeout, maxsize=maxsize,
+                                   retries=retries)
 
-        @functools.wraps(method)
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(method, *args, **kwargs)
-
-        return call
+    async def _call(self, method, path, *, body=None, headers=None, key_op=False, then=None, catch=None):
+        try:
+            resp = await self._pool.request(method, path, headers, body)
+            if not 200 <= resp.status < 300:
+                raise _error(resp, key_op=key_op)
+        except SessiondError as e:
+            if catch is not None and isinstance(e, catch[0]):
+                return catch[1]
+            raise
+        return resp if then is None else then(resp)
 
     async def aclose(self) -> None:
-        self.sync.close()
+        """Close the pooled connections."""
+        await self._pool.close()
 
     async def __aenter__(self) -> "AsyncSessiondClient":
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncSessiondClient({self.url!r})"
 
 
 __all__ = ["AsyncSessiondClient"]

@@ -1,28 +1,25 @@
-"""A small synchronous client for the sessiond HTTP API (``/v1``).
+"""The sessiond HTTP API (``/v1``) as Python methods, and the synchronous client.
 
-One :class:`SessiondClient` holds one urllib3 connection pool (a
-``PoolManager`` for ``http://``/``https://``, a unix-socket connection pool
-for ``unix:///path.sock``) and reuses its keep-alive connections across calls
-and threads. Every call has a connect and a read timeout, sends the bearer
-token when one is configured, and turns the daemon's problem+json errors into
-the exceptions of :mod:`sessiond.errors`.
+:class:`SessiondClient` keeps a small pool of kept-alive connections
+(TCP, TLS or a unix socket; see :mod:`sessiond._http`) shared by threads.
+Every call has a timeout, sends the bearer token when one is configured, and
+turns the daemon's problem+json errors into the exceptions of
+:mod:`sessiond.errors`.
+
+The methods are written once, in :class:`_Api`, as "this request, then this
+conversion"; :class:`SessiondClient` runs them on blocking sockets and
+:class:`sessiond.aio.AsyncSessiondClient` on asyncio streams.
 """
 
 from __future__ import annotations
 
 import json
-import socket
+import re
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
-from urllib.parse import quote, urlencode, urlsplit
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote, urlencode
 
-import urllib3
-from urllib3.connection import HTTPConnection
-from urllib3.connectionpool import HTTPConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
-from urllib3.util.retry import Retry
-from urllib3.util.timeout import Timeout
-
+from ._http import Pool, Response, Target
 from .errors import (
     AuthenticationFailed,
     InvalidRequest,
@@ -93,59 +90,14 @@ class Session(dict):
         return None
 
 
-# --------------------------------------------------------------------------- transport
-
-
-class _UnixHTTPConnection(HTTPConnection):
-    """An urllib3 HTTP connection over a unix-domain socket."""
-
-    def __init__(self, *args: Any, socket_path: str, **kwargs: Any):
-        self.socket_path = socket_path
-        super().__init__(*args, **kwargs)
-
-    def _new_conn(self) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self.timeout if isinstance(self.timeout, (int, float)) else None)
-            sock.connect(self.socket_path)
-        except socket.timeout as e:
-            sock.close()
-            raise ConnectTimeoutError(self, f"Connection to {self.socket_path} timed out") from e
-        except OSError as e:
-            sock.close()
-            raise NewConnectionError(self, f"Failed to connect to unix socket {self.socket_path}: {e}") from e
-        return sock
-
-
-class _UnixHTTPConnectionPool(HTTPConnectionPool):
-    """A keep-alive connection pool to one unix-domain socket."""
-
-    ConnectionCls = _UnixHTTPConnection
-
-    def __init__(self, socket_path: str, **kwargs: Any):
-        # "localhost" is only what goes into the Host header.
-        super().__init__("localhost", socket_path=socket_path, **kwargs)
-        self.socket_path = socket_path
-
-    def __str__(self) -> str:
-        return f"{type(self).__name__}(unix://{self.socket_path})"
-
-
-def _unix_socket_path(url: str) -> str | None:
-    """``unix:///run/s.sock`` or ``unix:/run/s.sock`` → ``/run/s.sock``; else None."""
-    if not url.startswith("unix:"):
-        return None
-    rest = url[len("unix:"):]
-    if rest.startswith("//"):
-        rest = rest[2:]
-    if not rest:
-        raise ValueError(f"no socket path in {url!r}")
-    return rest
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+\Z").match
 
 
 def _quote(segment: str) -> str:
     if not isinstance(segment, str):
         raise TypeError(f"expected a string path segment, got {type(segment).__name__}")
+    if _PLAIN(segment):
+        return segment  # every session id: nothing to escape
     return quote(segment, safe="")
 
 
@@ -183,181 +135,142 @@ def _rfc3339(value: datetime | str) -> str:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _touch_query(touch: bool | None) -> dict:
+def _touch_query(touch: bool | None) -> str:
     if touch is None:
-        return {}
-    return {"touch": "true" if touch else "false"}
+        return ""
+    return "?touch=true" if touch else "?touch=false"
 
 
-class SessiondClient:
-    """Synchronous client of one sessiond daemon.
 
-    ``url``: ``http://host:port`` (optionally with a path prefix, for a
-    daemon behind a reverse proxy), ``https://…``, or ``unix:///path.sock``.
-    ``token``: the bearer token (``--auth-token-file``), or ``None``.
-    ``timeout``: seconds, for connecting and for each read.
-    ``retries``: how often to retry a request that failed to connect (any
-    method), or a GET/HEAD/DELETE whose connection broke; never a retry of a
-    POST/PUT/PATCH that may have reached the daemon.
+def _error(resp: Response, *, key_op: bool = False) -> SessiondError:
+    """A non-2xx answer → the exception of :mod:`sessiond.errors` it stands for."""
+    status = resp.status
+    title = detail = None
+    try:
+        problem = json.loads(resp.body) if resp.body else {}
+        if isinstance(problem, dict):
+            title, detail = problem.get("title"), problem.get("detail")
+    except ValueError:
+        detail = resp.body[:200].decode("utf-8", "replace") if resp.body else None
+    detail = detail or title or f"HTTP {status}"
+    kw = {"status": status, "title": title}
+    if status == 404:
+        if key_op and "key" in detail and "session not found" not in detail:
+            return KeyNotFound(detail, **kw)
+        return SessionNotFound(detail, **kw)
+    if status == 412:
+        return PreconditionFailed(detail, **kw)
+    if status in (400, 413):
+        return InvalidRequest(detail, **kw)
+    if status == 401:
+        return AuthenticationFailed(detail, **kw)
+    if status >= 500:
+        retry_after = None
+        ra = resp.headers.get("retry-after")
+        if ra:
+            try:
+                retry_after = float(ra)
+            except ValueError:
+                retry_after = None
+        return SessiondUnavailable(detail, retry_after=retry_after, **kw)
+    return SessiondError(detail, **kw)
 
-    Thread-safe: share one instance per process.
+
+def _session(resp: Response) -> Session:
+    return Session(json.loads(resp.body), etag=resp.headers.get("etag"), created=resp.status == 201)
+
+
+def _json(resp: Response) -> Any:
+    return json.loads(resp.body)
+
+
+def _etag(resp: Response) -> str | None:
+    return resp.headers.get("etag")
+
+
+def _true(resp: Response) -> bool:
+    return True
+
+
+def _sessions(resp: Response) -> list[Session]:
+    return [Session(s) for s in json.loads(resp.body).get("sessions", [])]
+
+
+def _deleted(resp: Response) -> int:
+    return int(json.loads(resp.body)["deleted"])
+
+
+def _sid(session_id: str) -> str:
+    return "/v1/sessions/" + _quote(session_id)
+
+
+def _preconditions(if_match: Any, if_none_match: Any) -> dict | None:
+    if if_match is None and if_none_match is None:
+        return None
+    h = {}
+    if if_match is not None:
+        h["If-Match"] = _etag_list(if_match)
+    if if_none_match is not None:
+        h["If-None-Match"] = _etag_list(if_none_match)
+    return h
+
+
+def _none(resp: Response) -> None:
+    return None
+
+
+def _session_body(data: Any, ttl: Any, user: Any) -> bytes:
+    parts = []
+    if data is not UNSET and data is not None:
+        parts.append(b'"data":' + (data.text if isinstance(data, RawJSON) else _dumps(data)))
+    if ttl is not UNSET:
+        parts.append(b'"ttl":' + _dumps(ttl))
+    if user is not UNSET:
+        parts.append(b'"user":' + _dumps(user))
+    return b"{" + b",".join(parts) + b"}"
+
+
+def _patch_body(set_: Any, delete: Iterable[str] | None) -> bytes:
+    parts = []
+    if isinstance(set_, RawJSON):
+        if set_.text != b"{}":
+            parts.append(b'"set":' + set_.text)
+    elif set_:
+        parts.append(b'"set":' + _dumps(dict(set_)))
+    if delete:
+        parts.append(b'"delete":' + _dumps(list(delete)))
+    return b"{" + b",".join(parts) + b"}"
+
+
+class _Api:
+    """Every API route as a method, written once for both clients.
+
+    Each method describes its request and what to make of the answer, and
+    hands both to ``_call``: the synchronous client returns the result, the
+    asyncio client a coroutine of it.
     """
 
-    def __init__(
-        self,
-        url: str = DEFAULT_URL,
-        token: str | None = None,
-        timeout: float = 2.0,
-        *,
-        retries: int = 2,
-        maxsize: int = 10,
-        headers: Mapping[str, str] | None = None,
-    ):
-        self.url = url
-        self.timeout = timeout
-        base_headers = {"Accept": "application/json", "User-Agent": "sessiond-python/0.1"}
-        if headers:
-            base_headers.update(headers)
-        if token:
-            base_headers["Authorization"] = f"Bearer {token}"
-        self._headers = base_headers
-        self._timeout = Timeout(connect=timeout, read=timeout)
-        self._retries = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=0,
-            other=0,
-            redirect=0,
-            allowed_methods=frozenset({"GET", "HEAD", "DELETE"}),
-            raise_on_status=False,
-            respect_retry_after_header=False,
-        )
-        socket_path = _unix_socket_path(url)
-        if socket_path is not None:
-            self._pool: Any = _UnixHTTPConnectionPool(
-                socket_path, maxsize=maxsize, timeout=self._timeout, retries=self._retries, block=False
-            )
-            self._base = ""
-        else:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"sessiond URL must be http://host:port, https://… or unix:///path.sock, not {url!r}")
-            self._pool = urllib3.PoolManager(
-                num_pools=4, maxsize=maxsize, timeout=self._timeout, retries=self._retries, block=False
-            )
-            self._base = url.rstrip("/")
+    url: str
+    timeout: float
 
-    # ----------------------------------------------------------------- plumbing
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        if isinstance(self._pool, urllib3.PoolManager):
-            self._pool.clear()
-        else:
-            self._pool.close()
-
-    def __enter__(self) -> "SessiondClient":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SessiondClient({self.url!r})"
-
-    def _request(
+    def _call(
         self,
         method: str,
         path: str,
         *,
-        query: Mapping[str, str] | None = None,
-        json_body: Any = UNSET,
-        raw_body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        headers: dict | None = None,
         key_op: bool = False,
-        ok: Iterable[int] = (200, 201, 204),
-    ) -> urllib3.BaseHTTPResponse:
-        url = self._base + path
-        if query:
-            url += "?" + urlencode(query)
-        hdrs = dict(self._headers)
-        body: bytes | None = raw_body
-        if json_body is not UNSET:
-            body = _dumps(json_body)
-        if body is not None:
-            hdrs["Content-Type"] = "application/json"
-        if headers:
-            hdrs.update(headers)
-        try:
-            resp = self._pool.request(method, url, body=body, headers=hdrs, redirect=False)
-        except HTTPError as e:
-            reason = getattr(e, "reason", None) or e
-            raise SessiondUnavailable(f"sessiond at {self.url} did not answer: {reason}") from e
-        if resp.status in ok:
-            return resp
-        raise self._error(resp, key_op=key_op)
+        then: Callable[[Response], Any] | None = None,
+        catch: tuple[type[BaseException], Any] | None = None,
+    ) -> Any:  # pragma: no cover - implemented by the clients
+        """Send the request; a 2xx answer → ``then(response)`` (the response
+        itself when ``then`` is None), an error → its exception, or
+        ``catch[1]`` when that exception is a ``catch[0]``."""
+        raise NotImplementedError
 
-    @staticmethod
-    def _error(resp: urllib3.BaseHTTPResponse, *, key_op: bool = False) -> SessiondError:
-        status = resp.status
-        title = detail = None
-        try:
-            problem = json.loads(resp.data) if resp.data else {}
-            if isinstance(problem, dict):
-                title, detail = problem.get("title"), problem.get("detail")
-        except ValueError:
-            detail = resp.data[:200].decode("utf-8", "replace") if resp.data else None
-        detail = detail or title or f"HTTP {status}"
-        kw = {"status": status, "title": title}
-        if status == 404:
-            if key_op and "key" in detail and "session not found" not in detail:
-                return KeyNotFound(detail, **kw)
-            return SessionNotFound(detail, **kw)
-        if status == 412:
-            return PreconditionFailed(detail, **kw)
-        if status in (400, 413):
-            return InvalidRequest(detail, **kw)
-        if status == 401:
-            return AuthenticationFailed(detail, **kw)
-        if status >= 500:
-            retry_after = None
-            ra = resp.headers.get("Retry-After")
-            if ra:
-                try:
-                    retry_after = float(ra)
-                except ValueError:
-                    retry_after = None
-            return SessiondUnavailable(detail, retry_after=retry_after, **kw)
-        return SessiondError(detail, **kw)
-
-    @staticmethod
-    def _session(resp: urllib3.BaseHTTPResponse) -> Session:
-        return Session(json.loads(resp.data), etag=resp.headers.get("ETag"), created=resp.status == 201)
-
-    @staticmethod
-    def _sid(session_id: str) -> str:
-        return "/v1/sessions/" + _quote(session_id)
-
-    @staticmethod
-    def _preconditions(if_match: Any, if_none_match: Any) -> dict:
-        h = {}
-        if if_match is not None:
-            h["If-Match"] = _etag_list(if_match)
-        if if_none_match is not None:
-            h["If-None-Match"] = _etag_list(if_none_match)
-        return h
-
-    @staticmethod
-    def _session_body(data: Any, ttl: Any, user: Any) -> bytes:
-        parts = []
-        if data is not UNSET and data is not None:
-            parts.append(b'"data":' + (data.text if isinstance(data, RawJSON) else _dumps(data)))
-        if ttl is not UNSET:
-            parts.append(b'"ttl":' + _dumps(ttl))
-        if user is not UNSET:
-            parts.append(b'"user":' + _dumps(user))
-        return b"{" + b",".join(parts) + b"}"
+    #: Kept as a method: tests and subclasses use it.
+    _session_body = staticmethod(_session_body)
 
     # ----------------------------------------------------------------- sessions
 
@@ -374,24 +287,18 @@ class SessiondClient:
         (``If-None-Match: *``) that raises :class:`PreconditionFailed` when the
         id is taken. ``ttl``/``user`` ``None`` mean the daemon's default / no owner.
         """
-        body = self._session_body(data, UNSET if ttl is None else ttl, UNSET if user is None else user)
+        body = _session_body(data, UNSET if ttl is None else ttl, UNSET if user is None else user)
         if session_id is not None:
-            resp = self._request("PUT", self._sid(session_id), raw_body=body, headers={"If-None-Match": "*"})
-        else:
-            resp = self._request("POST", "/v1/sessions", raw_body=body)
-        return self._session(resp)
+            return self._call("PUT", _sid(session_id), body=body, headers={"If-None-Match": "*"}, then=_session)
+        return self._call("POST", "/v1/sessions", body=body, then=_session)
 
     def get(self, session_id: str, *, touch: bool | None = None) -> Session:
         """Read a session. ``touch=False`` reads without sliding its TTL."""
-        return self._session(self._request("GET", self._sid(session_id), query=_touch_query(touch)))
+        return self._call("GET", _sid(session_id) + _touch_query(touch), then=_session)
 
     def exists(self, session_id: str, *, touch: bool | None = None) -> bool:
         """``HEAD``: whether the session exists (``touch=False``: without sliding it)."""
-        try:
-            self._request("HEAD", self._sid(session_id), query=_touch_query(touch))
-        except SessionNotFound:
-            return False
-        return True
+        return self._call("HEAD", _sid(session_id) + _touch_query(touch), then=_true, catch=(SessionNotFound, False))
 
     def replace(
         self,
@@ -412,79 +319,66 @@ class SessiondClient:
         :class:`PreconditionFailed`. The result's ``created`` says whether the
         session was created.
         """
-        resp = self._request(
+        return self._call(
             "PUT",
-            self._sid(session_id),
-            raw_body=self._session_body(data, ttl, user),
-            headers=self._preconditions(if_match, if_none_match),
+            _sid(session_id),
+            body=_session_body(data, ttl, user),
+            headers=_preconditions(if_match, if_none_match),
+            then=_session,
         )
-        return self._session(resp)
 
     def patch(
         self,
         session_id: str,
-        set: Mapping[str, Any] | None = None,  # noqa: A002 - mirrors the API's member name
+        set: Mapping[str, Any] | RawJSON | None = None,  # noqa: A002 - mirrors the API's member name
         delete: Iterable[str] | None = None,
         *,
         if_match: str | int | Iterable[str | int] | None = None,
     ) -> Session:
-        """``PATCH``: set and delete data keys in one atomic step."""
-        body: dict = {}
-        if set:
-            body["set"] = dict(set)
-        if delete:
-            body["delete"] = list(delete)
-        resp = self._request(
-            "PATCH", self._sid(session_id), json_body=body, headers=self._preconditions(if_match, None)
+        """``PATCH``: set and delete data keys in one atomic step. ``set`` may
+        be a :class:`RawJSON` object (already encoded)."""
+        return self._call(
+            "PATCH", _sid(session_id), body=_patch_body(set, delete),
+            headers=_preconditions(if_match, None), then=_session,
         )
-        return self._session(resp)
 
     def delete(self, session_id: str) -> None:
         """Delete a session and its user-index entry (no error when absent)."""
-        self._request("DELETE", self._sid(session_id))
+        return self._call("DELETE", _sid(session_id), then=_none)
 
     # ----------------------------------------------------------------- data keys
 
     def get_key(self, session_id: str, key: str, default: Any = UNSET, *, touch: bool | None = None) -> Any:
         """One data value. A missing key raises :class:`KeyNotFound` unless a
         ``default`` is given; a missing session raises :class:`SessionNotFound`."""
-        try:
-            resp = self._request(
-                "GET", f"{self._sid(session_id)}/data/{_quote(key)}", query=_touch_query(touch), key_op=True
-            )
-        except KeyNotFound:
-            if default is UNSET:
-                raise
-            return default
-        return json.loads(resp.data)
+        return self._call(
+            "GET", f"{_sid(session_id)}/data/{_quote(key)}{_touch_query(touch)}", key_op=True, then=_json,
+            catch=None if default is UNSET else (KeyNotFound, default),
+        )
 
     def set_key(self, session_id: str, key: str, value: Any, *, if_match: Any = None) -> str | None:
         """Set one data value; returns the new ETag."""
-        resp = self._request(
-            "PUT",
-            f"{self._sid(session_id)}/data/{_quote(key)}",
-            raw_body=value.text if isinstance(value, RawJSON) else _dumps(value),
-            headers=self._preconditions(if_match, None),
+        return self._call(
+            "PUT", f"{_sid(session_id)}/data/{_quote(key)}",
+            body=value.text if isinstance(value, RawJSON) else _dumps(value),
+            headers=_preconditions(if_match, None), then=_etag,
         )
-        return resp.headers.get("ETag")
 
     def delete_key(self, session_id: str, key: str, *, if_match: Any = None) -> str | None:
         """Delete one data key (no error when the key is absent); returns the new ETag."""
-        resp = self._request(
-            "DELETE", f"{self._sid(session_id)}/data/{_quote(key)}", headers=self._preconditions(if_match, None)
+        return self._call(
+            "DELETE", f"{_sid(session_id)}/data/{_quote(key)}", headers=_preconditions(if_match, None), then=_etag
         )
-        return resp.headers.get("ETag")
 
     def clear(self, session_id: str, *, if_match: Any = None) -> str | None:
         """Empty the data, keep the session; returns the new ETag."""
-        resp = self._request("DELETE", f"{self._sid(session_id)}/data", headers=self._preconditions(if_match, None))
-        return resp.headers.get("ETag")
+        return self._call("DELETE", f"{_sid(session_id)}/data", headers=_preconditions(if_match, None), then=_etag)
 
     # ----------------------------------------------------------------- expiry
 
     def get_expiry(self, session_id: str, *, touch: bool | None = None) -> dict:
         """``{"ttl", "expires_in", "expires_at"}``."""
-        return json.loads(self._request("GET", f"{self._sid(session_id)}/expiry", query=_touch_query(touch)).data)
+        return self._call("GET", f"{_sid(session_id)}/expiry{_touch_query(touch)}", then=_json)
 
     def set_expiry(
         self, session_id: str, ttl: int | None = UNSET, *, expires_at: datetime | str | None = None
@@ -495,46 +389,102 @@ class SessiondClient:
         if (ttl is UNSET) == (expires_at is None):
             raise TypeError("give exactly one of ttl or expires_at")
         body = {"ttl": ttl} if ttl is not UNSET else {"expires_at": _rfc3339(expires_at)}
-        return json.loads(self._request("PUT", f"{self._sid(session_id)}/expiry", json_body=body).data)
+        return self._call("PUT", f"{_sid(session_id)}/expiry", body=_dumps(body), then=_json)
 
     def cycle(self, session_id: str) -> Session:
         """Give the session a new id (same data, ttl and user); the old id is gone."""
-        return self._session(self._request("POST", f"{self._sid(session_id)}/cycle"))
+        return self._call("POST", f"{_sid(session_id)}/cycle", then=_session)
 
     # ----------------------------------------------------------------- users and admin
 
     def user_sessions(self, user: str) -> list[Session]:
         """The user's live sessions (listing never slides them)."""
-        body = json.loads(self._request("GET", f"/v1/users/{_quote(user)}/sessions").data)
-        return [Session(s) for s in body.get("sessions", [])]
+        return self._call("GET", f"/v1/users/{_quote(user)}/sessions", then=_sessions)
 
     def delete_user_sessions(self, user: str, *, except_id: str | None = None) -> int:
         """Log the user out everywhere, except ``except_id`` when given; returns how many were deleted."""
-        query = {"except": except_id} if except_id else None
-        return int(json.loads(self._request("DELETE", f"/v1/users/{_quote(user)}/sessions", query=query).data)["deleted"])
+        query = "?" + urlencode({"except": except_id}) if except_id else ""
+        return self._call("DELETE", f"/v1/users/{_quote(user)}/sessions{query}", then=_deleted)
 
     def delete_all(self, *, confirm: bool | str) -> int:
         """Drop every session under the daemon's prefix. ``confirm`` must be
         ``True`` (or ``"all"``): a guard against accidents."""
         if confirm is not True and confirm != "all":
             raise ValueError("delete_all needs confirm=True")
-        return int(json.loads(self._request("DELETE", "/v1/sessions", query={"confirm": "all"}).data)["deleted"])
+        return self._call("DELETE", "/v1/sessions?confirm=all", then=_deleted)
 
     def healthy(self) -> bool:
         """``GET /healthz``: the daemon process answers."""
-        try:
-            self._request("GET", "/healthz")
-        except SessiondError:
-            return False
-        return True
+        return self._call("GET", "/healthz", then=_true, catch=(SessiondError, False))
 
     def ready(self) -> bool:
         """``GET /readyz``: the daemon reaches Redis."""
+        return self._call("GET", "/readyz", then=_true, catch=(SessiondError, False))
+
+
+def _base_headers(token: str | None, headers: Mapping[str, str] | None) -> dict:
+    base = {"Accept": "application/json", "User-Agent": "sessiond-python/0.2"}
+    if headers:
+        base.update(headers)
+    if token:
+        base["Authorization"] = f"Bearer {token}"
+    return base
+
+
+class SessiondClient(_Api):
+    """Synchronous client of one sessiond daemon.
+
+    ``url``: ``http://host:port`` (optionally with a path prefix, for a
+    daemon behind a reverse proxy), ``https://…``, or ``unix:///path.sock``.
+    ``token``: the bearer token (``--auth-token-file``), or ``None``.
+    ``timeout``: seconds, for connecting and for each read.
+    ``retries``: how often to retry a request that failed to connect (any
+    method), or a GET/HEAD/DELETE whose connection broke; never a POST/PUT/PATCH
+    that may have reached the daemon. Separately, a request that finds its
+    kept-alive connection closed by the daemon (no byte of an answer) is sent
+    once more on a new connection, whatever its method: the daemon never saw it.
+    ``maxsize``: how many idle connections to keep.
+
+    Thread-safe: share one instance per process.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        token: str | None = None,
+        timeout: float = 2.0,
+        *,
+        retries: int = 2,
+        maxsize: int = 10,
+        headers: Mapping[str, str] | None = None,
+    ):
+        self.url = url
+        self.timeout = timeout
+        self._pool = Pool(Target(url, _base_headers(token, headers)), timeout, maxsize=maxsize, retries=retries)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._pool.close()
+
+    def __enter__(self) -> "SessiondClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SessiondClient({self.url!r})"
+
+    def _call(self, method, path, *, body=None, headers=None, key_op=False, then=None, catch=None):
         try:
-            self._request("GET", "/readyz")
-        except SessiondError:
-            return False
-        return True
+            resp = self._pool.request(method, path, headers, body)
+            if not 200 <= resp.status < 300:
+                raise _error(resp, key_op=key_op)
+        except SessiondError as e:
+            if catch is not None and isinstance(e, catch[0]):
+                return catch[1]
+            raise
+        return resp if then is None else then(resp)
 
 
 __all__ = ["SessiondClient", "Session", "RawJSON", "UNSET", "DEFAULT_URL"]

@@ -443,7 +443,7 @@ def test_connections_are_reused(client):
     for _ in range(30):
         client.get(s.id, touch=False)
     client.delete(s.id)
-    pool = client._pool.connection_from_url(URL)
+    pool = client._pool
     assert pool.num_connections == 1
     assert pool.num_requests >= 32
 
