@@ -5,6 +5,9 @@ Settings:
 - ``SESSIOND_URL``: ``"http://127.0.0.1:8080"`` (default) or ``"unix:///path.sock"``
 - ``SESSIOND_TOKEN``: the daemon's bearer token, or ``None`` (default)
 - ``SESSIOND_TIMEOUT``: seconds per connect/read, default ``2.0``
+- ``SESSIOND_MIGRATE_FROM``: an engine module (e.g.
+  ``"django.contrib.sessions.backends.cache"``) whose sessions are moved
+  into sessiond when first seen, so switching engines logs nobody out
 
 The semantics are those of ``django.contrib.sessions.backends.cache``, with
 sessiond's conditional writes making them atomic:
@@ -14,12 +17,17 @@ sessiond's conditional writes making them atomic:
   an empty session, forgets the key and creates nothing.
 - ``save(must_create=True)`` is a create-only ``PUT`` (``If-None-Match: *``):
   a taken key raises ``CreateError`` and ``create()`` retries with a new key.
-- ``save()`` is a replace-only ``PUT`` (``If-Match: *``): a session deleted
-  elsewhere (logged out) raises ``UpdateError`` and is never brought back.
+- ``save()`` sends only what changed since ``load()``: one ``PATCH`` with the
+  keys set and deleted, so two concurrent requests that change different
+  keys both keep their change (a whole-dict save would drop one). A session
+  deleted elsewhere (logged out) is ``404`` → ``UpdateError``, never brought
+  back.
 - The ``ttl`` is ``get_expiry_age()`` at save time, as the cache backend
-  passes it as the cache timeout; ``user`` is the session's
-  ``_auth_user_id`` (so ``/v1/users/{user}/sessions`` lists a user's
-  sessions), or no owner.
+  passes it as the cache timeout (sent with ``PUT …/expiry`` only when it
+  changed); ``user`` is the session's ``_auth_user_id`` (so
+  ``/v1/users/{user}/sessions`` lists a user's sessions), or no owner. A
+  save that changes the owner (login, logout) is a ``PUT`` with ``If-Match``
+  on the ETag of a fresh read, re-read and re-applied on a conflict.
 - ``cycle_key()`` uses ``POST /v1/sessions/{id}/cycle``.
 - ``clear_expired()`` does nothing: Redis expires the keys.
 
@@ -29,15 +37,20 @@ encoded by ``SESSION_SERIALIZER`` (Django's ``JSONSerializer`` by default).
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import threading
+from importlib import import_module
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.utils import timezone as django_timezone
 
-from .client import DEFAULT_URL, RawJSON, SessiondClient
+from . import _delta
+from .client import DEFAULT_URL, SessiondClient
 from .errors import PreconditionFailed, SessionNotFound
 
 #: Ids sessiond accepts in paths; any other key cannot name a stored session.
@@ -78,6 +91,10 @@ class SessionStore(SessionBase):
     #: fails silently, sessiond reports outages as errors, so few are needed.
     create_attempts = 100
 
+    #: What this store last knew to be stored (set by load, create, save and
+    #: cycle_key); save() sends the difference. None: nothing known yet.
+    _stored: _delta.Snapshot | None = None
+
     def __init__(self, session_key: str | None = None):
         super().__init__(session_key)
 
@@ -90,16 +107,53 @@ class SessionStore(SessionBase):
     def load(self) -> dict:
         session_key = self.session_key
         if _is_valid_id(session_key):
+            client = self.client
             try:
-                session = self.client.get(session_key, touch=False)
+                resp = client._call("GET", "/v1/sessions/" + session_key + "?touch=false")
             except SessionNotFound:
                 pass
             else:
-                return dict(session["data"])
+                self._stored = _delta.Snapshot.of(resp)
+                return json.loads(resp.body)["data"]
+            source = getattr(settings, "SESSIOND_MIGRATE_FROM", None)
+            if source:
+                data = self._migrate(source, session_key)
+                if data is not None:
+                    return data
         # Unknown, expired or malformed (cannot exist in sessiond): start an
         # empty session under a new key, as the cache backend does.
         self._session_key = None
+        self._stored = None
         return {}
+
+    # ------------------------------------------------------------------ migration
+
+    def _migrate(self, source: str, session_key: str) -> dict | None:
+        """Move a session of the old engine into sessiond → its data, or None.
+
+        Created under the same key (create-only, so a concurrent migration or
+        a newer session wins) with the time it had left, then deleted from
+        the old store: the user's cookie keeps working and the old store
+        empties itself as users come back.
+        """
+        found = _legacy_session(source, session_key)
+        if found is None:
+            return None
+        old, data, remaining = found
+        client = self.client
+        try:
+            self._stored = _delta.create(client, session_key, data, ttl=remaining, user=self._owner(data),
+                                         encode=self._encode)
+        except PreconditionFailed:
+            # Another request moved it first: read what is stored now.
+            try:
+                resp = client._call("GET", "/v1/sessions/" + session_key + "?touch=false")
+            except SessionNotFound:
+                return None  # moved and logged out again meanwhile
+            self._stored = _delta.Snapshot.of(resp)
+            data = json.loads(resp.body)["data"]
+        old.delete(session_key)
+        return data
 
     # ------------------------------------------------------------------ exists / delete
 
@@ -113,6 +167,8 @@ class SessionStore(SessionBase):
             session_key = self.session_key
         if not _is_valid_id(session_key):
             return  # such a key can never have been stored
+        if session_key == self.session_key:
+            self._stored = None
         self.client.delete(session_key)
 
     # ------------------------------------------------------------------ create / save
@@ -128,11 +184,11 @@ class SessionStore(SessionBase):
             return
         raise RuntimeError("Unable to create a new session key in sessiond.")
 
-    def _encode_data(self, session_dict: dict) -> RawJSON:
+    def _encode(self, session_dict: dict) -> bytes:
         # SESSION_SERIALIZER turns the dict into a JSON object (Django's
         # JSONSerializer by default): exactly what the db/file backends store,
         # so tuples come back as lists and non-string keys as strings.
-        return RawJSON(self.serializer().dumps(session_dict))
+        return self.serializer().dumps(session_dict)
 
     @staticmethod
     def _owner(session_dict: dict) -> str | None:
@@ -166,18 +222,24 @@ class SessionStore(SessionBase):
             if not client.exists(session_key, touch=False):
                 raise UpdateError
             client.delete(session_key)
+            self._stored = None
             return
+        user = self._owner(data)
         try:
-            client.replace(
-                session_key,
-                self._encode_data(data),
-                ttl=ttl,
-                user=self._owner(data),
-                if_none_match="*" if must_create else None,
-                if_match=None if must_create else "*",
-            )
+            if must_create:
+                self._stored = _delta.create(client, session_key, data, ttl=ttl, user=user, encode=self._encode)
+            elif self._stored is not None:
+                self._stored = _delta.save(client, session_key, data, self._stored, ttl=ttl, user=user,
+                                           encode=self._encode)
+            else:
+                # Data set without a load (nothing to compare with): a
+                # replace-only PUT of the whole dict, as Django's backends do.
+                self._stored = _delta.replace(client, session_key, data, ttl=ttl, user=user, encode=self._encode)
         except PreconditionFailed:
             raise CreateError if must_create else UpdateError
+        except SessionNotFound:
+            self._stored = None
+            raise UpdateError
 
     # ------------------------------------------------------------------ cycle_key
 
@@ -190,6 +252,8 @@ class SessionStore(SessionBase):
             return False
         self._session_key = cycled["id"]
         self._session_cache = data
+        self._stored = _delta.Snapshot(data=cycled["data"], ttl=cycled.get("ttl"), user=cycled.get("user"),
+                                       etag=cycled.etag)
         # The daemon copied the stored data and ttl. Base cycle_key() would
         # have written the in-memory data with a fresh get_expiry_age(); do so
         # when they can differ: unsaved changes, or an absolute expiry
@@ -244,6 +308,38 @@ class SessionStore(SessionBase):
 
     async def adelete(self, session_key: str | None = None) -> None:
         return await sync_to_async(self.delete, thread_sensitive=False)(session_key)
+
+
+def _legacy_session(source: str, session_key: str) -> tuple[SessionBase, dict, int] | None:
+    """The session ``session_key`` of the engine module ``source`` →
+    ``(its store, its data, seconds it has left)``, or None when absent or expired."""
+    old = import_module(source).SessionStore(session_key)
+    if old.session_key is None:
+        return None  # a key that engine would not accept
+    from_db = getattr(old, "_get_session_from_db", None)
+    if from_db is not None:
+        # db and cached_db: the row knows its expiry; an expired row is no session.
+        row = from_db()
+        if row is None:
+            return None
+        data = old.decode(row.session_data)
+        remaining = (row.expire_date - django_timezone.now()).total_seconds()
+    else:
+        data = old.load()
+        if old.session_key is None:
+            return None
+        remaining = None
+        cache, cache_key = getattr(old, "_cache", None), getattr(type(old), "cache_key", None)
+        if cache is not None and cache_key is not None and hasattr(cache, "ttl"):
+            # django-redis (and other caches with ttl()): what Redis has left.
+            left = cache.ttl(old.cache_key)
+            if left is not None and left > 0:
+                remaining = left
+        if remaining is None:
+            remaining = old.get_expiry_age(session_data=data)
+    if remaining <= 0:
+        return None
+    return old, data, max(1, math.ceil(remaining))
 
 
 __all__ = ["SessionStore", "get_client"]

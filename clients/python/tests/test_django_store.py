@@ -174,7 +174,7 @@ def test_malformed_keys_never_reach_sessiond(sd):
     assert s.exists("not a valid id!") is False
     s.delete("not a valid id!")
     assert s.load() == {} and s.session_key is None
-    with mock.patch.object(SessiondClient, "_request", side_effect=AssertionError("no request")):
+    with mock.patch.object(SessiondClient, "_call", side_effect=AssertionError("no request")):
         assert SessionStore().exists("x" * 200) is False
         SessionStore().delete("1")
 
