@@ -30,6 +30,7 @@ final class Client
     private ?string $socketPath = null;
     /** @var list<string> */
     private array $headers;
+    private int $connects = 0;
 
     public function __construct(
         public readonly string $url = self::DEFAULT_URL,
@@ -61,6 +62,12 @@ final class Client
         if ($token !== null && $token !== '') {
             $this->headers[] = 'Authorization: Bearer ' . $token;
         }
+    }
+
+    /** How many connections this client has opened so far (kept-alive ones are reused). */
+    public function connects(): int
+    {
+        return $this->connects;
     }
 
     /** Drops the kept-alive connection; the next call opens a new one. */
@@ -390,6 +397,7 @@ final class Client
                 $what = $errno === CURLE_OPERATION_TIMEDOUT ? 'timed out' : 'did not answer';
                 throw new UnavailableException("sessiond at {$this->url} $what: $error");
             }
+            $this->connects += (int) curl_getinfo($curl, CURLINFO_NUM_CONNECTS);
             $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
             $r = ['status' => $status, 'headers' => $responseHeaders, 'body' => (string) $out];
             if ($status >= 200 && $status < 300) {
