@@ -967,3 +967,60 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+func harnessRedis(t *testing.T) string {
+	return "redis://127.0.0.1:" + livetest.Env(t, "SESSIOND_TEST_REDIS_PORT") + "/0"
+}
+
+// On a --no-touch-on-read daemon a plain read leaves the TTL alone and
+// Touch(true) still slides it.
+func TestTouchOnNoTouchDaemon(t *testing.T) {
+	c := sessiond.NewClient(livetest.StartDaemon(t, "--redis", harnessRedis(t), "--no-touch-on-read"))
+	defer c.CloseIdleConnections()
+	s, err := c.Create(ctx, sessiond.CreateOptions{TTL: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Delete(ctx, s.ID)
+	key := livetest.SessionKey(s.ID)
+	livetest.Redis(t, "EXPIRE", key, "500")
+	if _, err := c.Get(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := livetest.RedisInt(t, "TTL", key); ttl > 500 {
+		t.Errorf("a plain read slid the TTL to %d on a --no-touch-on-read daemon", ttl)
+	}
+	if _, err := c.Get(ctx, s.ID, sessiond.Touch(true)); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := livetest.RedisInt(t, "TTL", key); ttl < 990 {
+		t.Errorf("Touch(true) left the TTL at %d", ttl)
+	}
+}
+
+// Sessions-Evicted (§6) arrives as Session.Evicted; a daemon without
+// --max-sessions-per-user yet refuses the flag, and then there is nothing to test.
+func TestSessionsEvicted(t *testing.T) {
+	url, log := livetest.TryStartDaemon(t, "--redis", harnessRedis(t), "--max-sessions-per-user", "2")
+	if url == "" {
+		t.Skipf("this daemon has no --max-sessions-per-user: %.200s", log)
+	}
+	c := sessiond.NewClient(url)
+	defer c.CloseIdleConnections()
+	user := uniq("capped")
+	defer c.DeleteUserSessions(ctx, user, "")
+	var last *sessiond.Session
+	for i := 0; i < 3; i++ {
+		s, err := c.Create(ctx, sessiond.CreateOptions{User: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = s
+	}
+	if last.Evicted != 1 {
+		t.Errorf("third session of a user capped at 2: Evicted = %d, want 1", last.Evicted)
+	}
+	if list, err := c.UserSessions(ctx, user); err != nil || len(list) != 2 {
+		t.Errorf("after the cap: %v %v", ids(list), err)
+	}
+}

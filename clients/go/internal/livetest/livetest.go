@@ -70,6 +70,17 @@ func FreePort(t testing.TB) int {
 // its PID when the test ends. It returns the daemon's URL.
 func StartDaemon(t testing.TB, args ...string) string {
 	t.Helper()
+	url, logText := TryStartDaemon(t, args...)
+	if url == "" {
+		t.Fatalf("sessiond %v exited early: %s", args, logText)
+	}
+	return url
+}
+
+// TryStartDaemon is StartDaemon for flags this daemon may not have yet: when
+// the daemon exits at once it returns "" and its log, so the test can skip.
+func TryStartDaemon(t testing.TB, args ...string) (url, logText string) {
+	t.Helper()
 	bin := Env(t, "SESSIOND_BIN")
 	addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
 	log, err := os.CreateTemp(t.TempDir(), "sessiond-*.log")
@@ -93,20 +104,20 @@ func StartDaemon(t testing.TB, args ...string) string {
 		}
 		log.Close()
 	})
-	url := "http://" + addr
+	url = "http://" + addr
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return url
+				return url, ""
 			}
 		}
 		select {
 		case <-exited:
 			out, _ := os.ReadFile(log.Name())
-			t.Fatalf("sessiond %v exited early: %s", args, out)
+			return "", string(out)
 		default:
 		}
 		if time.Now().After(deadline) {
