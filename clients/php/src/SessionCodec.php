@@ -44,22 +44,38 @@ final class SessionCodec
         if ($data === '') {
             return [];
         }
-        $values = self::unserialize($data);
-        if (!is_array($values)) {
-            throw new \UnexpectedValueException(
-                'session data is not a serialized array: is session.serialize_handler php_serialize?'
-            );
-        }
+        $entries = SerializedText::splitArray($data);
+        $whole = null;
         $out = [];
-        foreach ($values as $key => $value) {
-            $key = (string) $key;
+        foreach ($entries as $entry) {
+            $key = (string) $entry['key'];
             if (!self::validKey($key)) {
                 throw new \UnexpectedValueException(sprintf(
                     'session key %s cannot be a sessiond data key (1-256 bytes of UTF-8, no control characters)',
                     json_encode(mb_convert_encoding(substr($key, 0, 64), 'UTF-8', 'UTF-8'))
                 ));
             }
-            $out[$key] = self::encodeValue($value);
+            $text = $entry['text'];
+            if ($entry['refs']) {
+                // Back-references count from the start of the whole string:
+                // take the value from it and serialize it on its own.
+                $whole ??= self::unserialize($data);
+                $value = $whole[$entry['key']];
+                $text = serialize($value);
+                $decoded = true;
+            } else {
+                try {
+                    $value = self::unserialize($text);
+                    $decoded = true;
+                } catch (\UnexpectedValueException) {
+                    // e.g. a Serializable object of a class not allowed here: kept as its bytes.
+                    $value = null;
+                    $decoded = false;
+                }
+            }
+            $out[$key] = $decoded && self::jsonable($value, 0) && !(is_array($value) && self::isTagged($value))
+                ? json_encode($value, self::JSON)
+                : self::tag($text);
         }
         return $out;
     }
@@ -70,42 +86,62 @@ final class SessionCodec
         if (self::jsonable($value, 0) && !(is_array($value) && self::isTagged($value))) {
             return json_encode($value, self::JSON);
         }
-        $s = serialize($value);
-        return mb_check_encoding($s, 'UTF-8')
-            ? json_encode([self::TAG => $s], self::JSON)
-            : json_encode([self::TAG_BASE64 => base64_encode($s)], self::JSON);
+        return self::tag(serialize($value));
+    }
+
+    private static function tag(string $serialized): string
+    {
+        return mb_check_encoding($serialized, 'UTF-8')
+            ? json_encode([self::TAG => $serialized], self::JSON)
+            : json_encode([self::TAG_BASE64 => base64_encode($serialized)], self::JSON);
     }
 
     /**
      * sessiond data (decoded JSON) → the `php_serialize` string PHP decodes.
-     * Built by hand so tagged values go back byte for byte.
+     * Tagged values go back byte for byte, spliced in by hand; only when one
+     * holds back-references (whose numbers would shift) is the array built
+     * from values, unserialized without classes, and serialized again.
      *
      * @param array<int|string, mixed> $data
      */
     public static function decodeSession(array $data): string
     {
-        $out = 'a:' . count($data) . ':{';
+        $texts = [];
+        $spliceable = true;
         foreach ($data as $key => $value) {
-            $out .= is_int($key) ? "i:$key;" : serialize((string) $key);
-            $out .= self::decodeValue($value);
+            $texts[$key] = self::decodeValue($value, $refs);
+            $spliceable = $spliceable && !$refs;
+        }
+        if (!$spliceable) {
+            $values = [];
+            foreach ($texts as $key => $text) {
+                try {
+                    $values[$key] = self::unserialize($text);
+                } catch (\UnexpectedValueException) {
+                    $values[$key] = $data[$key];
+                }
+            }
+            return serialize($values);
+        }
+        $out = 'a:' . count($texts) . ':{';
+        foreach ($texts as $key => $text) {
+            $out .= (is_int($key) ? "i:$key;" : serialize((string) $key)) . $text;
         }
         return $out . '}';
     }
 
     /** The serialized text of one stored value. */
-    private static function decodeValue(mixed $value): string
+    private static function decodeValue(mixed $value, ?bool &$refs): string
     {
+        $refs = false;
         if (is_array($value) && self::isTagged($value)) {
             $text = isset($value[self::TAG]) ? $value[self::TAG] : base64_decode($value[self::TAG_BASE64], true);
             // Only well-formed serialized text is spliced in: a malformed one
-            // would make PHP drop the whole session.
-            if (is_string($text)) {
-                try {
-                    self::unserialize($text);
-                    return $text;
-                } catch (\UnexpectedValueException) {
-                }
+            // (another writer's) would make PHP drop the whole session.
+            if (is_string($text) && SerializedText::isValue($text, $refs)) {
+                return $text;
             }
+            $refs = false;
         }
         return serialize($value);
     }
