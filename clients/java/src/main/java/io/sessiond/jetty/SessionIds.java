@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * daemon finds the same session, and injective, so two contexts never share one:
  *
  * <pre>
- *   scope = first 11 characters of base64url(SHA-256(vhost + "\n" + contextPath))   (66 bits)
+ *   scope = first 11 characters of base64url(SHA-256(len(vhost) + ":" + vhost + "\n" + contextPath))   (66 bits)
  *   id of [A-Za-z0-9_-]{1,115}:  "j" + scope + "-" + id                   e.g. jq0b1M3pRkLw-node0abc…
  *   any other id:                "h" + scope + "-" + base64url(SHA-256(id))  (no padding, 43 characters)
  * </pre>
@@ -42,7 +42,9 @@ public final class SessionIds {
 
     /** The 11 characters that stand for one context path and virtual host. */
     static String scope(String contextPath, String vhost) {
-        String key = (vhost == null ? "" : vhost) + "\n" + (contextPath == null ? "" : contextPath);
+        String v = vhost == null ? "" : vhost;
+        // Length-prefixed, so no (vhost, context) pair can spell another's key.
+        String key = v.length() + ":" + v + "\n" + (contextPath == null ? "" : contextPath);
         return B64.encodeToString(sha256(key)).substring(0, 11);
     }
 
