@@ -85,7 +85,8 @@ func (s *Session) ID() string {
 	return s.id
 }
 
-// IsNew is true when the request brought no live session.
+// IsNew is true while the session has no id: the request brought no live
+// session, and nothing has been saved yet.
 func (s *Session) IsNew() bool { return s.ID() == "" }
 
 // Get returns a value's JSON text.
