@@ -52,7 +52,7 @@ final class SessionCodec
             if (!self::validKey($key)) {
                 throw new \UnexpectedValueException(sprintf(
                     'session key %s cannot be a sessiond data key (1-256 bytes of UTF-8, no control characters)',
-                    json_encode(mb_convert_encoding(substr($key, 0, 64), 'UTF-8', 'UTF-8'))
+                    json_encode(substr($key, 0, 64), JSON_INVALID_UTF8_SUBSTITUTE)
                 ));
             }
             $text = $entry['text'];
@@ -91,7 +91,7 @@ final class SessionCodec
 
     private static function tag(string $serialized): string
     {
-        return mb_check_encoding($serialized, 'UTF-8')
+        return self::utf8($serialized)
             ? json_encode([self::TAG => $serialized], self::JSON)
             : json_encode([self::TAG_BASE64 => base64_encode($serialized)], self::JSON);
     }
@@ -149,7 +149,7 @@ final class SessionCodec
     /** An opaque session string → JSON text. */
     public static function encodeOpaque(string $data): string
     {
-        return mb_check_encoding($data, 'UTF-8')
+        return self::utf8($data)
             ? json_encode($data, self::JSON)
             : json_encode([self::TAG_BASE64 => base64_encode($data)], self::JSON);
     }
@@ -170,8 +170,14 @@ final class SessionCodec
     /** sessiond's rule for data keys. */
     public static function validKey(string $key): bool
     {
-        return $key !== '' && strlen($key) <= 256 && mb_check_encoding($key, 'UTF-8')
+        return $key !== '' && strlen($key) <= 256 && self::utf8($key)
             && !preg_match('/[\x00-\x1f\x7f]/', $key);
+    }
+
+    /** PCRE's check, so ext-mbstring is not needed. */
+    private static function utf8(string $s): bool
+    {
+        return preg_match('//u', $s) === 1;
     }
 
     /** Unserializes without instantiating any class; any warning counts as malformed. */
@@ -209,14 +215,14 @@ final class SessionCodec
             return is_finite($v);
         }
         if (is_string($v)) {
-            return mb_check_encoding($v, 'UTF-8');
+            return self::utf8($v);
         }
         if (is_array($v)) {
             if ($depth >= self::MAX_JSON_DEPTH) {
                 return false;
             }
             foreach ($v as $k => $item) {
-                if ((is_string($k) && !mb_check_encoding($k, 'UTF-8')) || !self::jsonable($item, $depth + 1)) {
+                if ((is_string($k) && !self::utf8($k)) || !self::jsonable($item, $depth + 1)) {
                     return false;
                 }
             }

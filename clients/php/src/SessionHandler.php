@@ -48,7 +48,10 @@ class SessionHandler implements \SessionHandlerInterface, \SessionUpdateTimestam
      * text of each data key as PHP would write it back (for the diff), and
      * the string handed to PHP.
      *
-     * @var array<string, array{exists: bool, ttl: ?int, keys: array<string, string>, raw: string}>
+     * A session found deleted since its read is `gone`: never written again
+     * in this request.
+     *
+     * @var array<string, array{exists: bool, ttl: ?int, keys: array<string, string>, raw: string, gone?: bool}>
      */
     private array $loaded = [];
     private ?\Throwable $lastError = null;
@@ -142,6 +145,9 @@ class SessionHandler implements \SessionHandlerInterface, \SessionUpdateTimestam
     public function write(string $id, string $data): bool
     {
         $state = $this->loaded[$id] ?? null;
+        if ($state['gone'] ?? false) {
+            return true;
+        }
         $ttl = $this->ttl();
         try {
             $values = $this->perKey()
@@ -187,7 +193,7 @@ class SessionHandler implements \SessionHandlerInterface, \SessionUpdateTimestam
             return true;
         } catch (NotFoundException) {
             // Deleted (a logout elsewhere) or expired since read: not brought back.
-            unset($this->loaded[$id]);
+            $this->forget($id);
             return true;
         } catch (SessiondException | \UnexpectedValueException $e) {
             return $this->fail($e, "writing session $id");
@@ -201,7 +207,7 @@ class SessionHandler implements \SessionHandlerInterface, \SessionUpdateTimestam
         if ($state === null) {
             return $this->write($id, $data);
         }
-        if (!$state['exists']) {
+        if (!$state['exists'] || ($state['gone'] ?? false)) {
             // A new session PHP put nothing in: nothing to keep.
             return true;
         }
@@ -272,9 +278,14 @@ class SessionHandler implements \SessionHandlerInterface, \SessionUpdateTimestam
                 $this->loaded[$id]['ttl'] = $ttl;
             }
         } catch (NotFoundException) {
-            unset($this->loaded[$id]);
+            $this->forget($id);
         }
         return true;
+    }
+
+    private function forget(string $id): void
+    {
+        $this->loaded[$id] = ['exists' => true, 'ttl' => null, 'keys' => [], 'raw' => '', 'gone' => true];
     }
 
     /** @param array<string, string> $values */
