@@ -77,7 +77,7 @@ final class PhpProcess
      *
      * @return list<string>
      */
-    private static function extensions(): array
+    public static function extensions(): array
     {
         $dir = (string) ini_get('extension_dir');
         $out = [];
