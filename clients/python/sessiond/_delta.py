@@ -7,7 +7,7 @@ keeps both, because sessiond applies a PATCH atomically on top of whatever is
 stored.
 
 :class:`Snapshot` is this request's view of the stored session: the data as
-loaded (or as last saved by this request), its ttl, owner and ETag.
+loaded (or as last saved by this request), its ttl and owner.
 :func:`save` compares the current dict against it and sends the difference.
 """
 
@@ -25,19 +25,18 @@ class Snapshot:
     """What this request last knew to be stored. Built from a response's raw
     bytes, it is parsed only when a save needs it: most requests only read."""
 
-    __slots__ = ("_raw", "_data", "ttl", "user", "etag")
+    __slots__ = ("_raw", "_data", "ttl", "user")
 
-    def __init__(self, raw: bytes | None = None, *, data: dict | None = None, ttl: Any = None,
-                 user: Any = None, etag: str | None = None):
+    def __init__(self, raw: bytes | None = None, *, data: dict | None = None, ttl: Any = None, user: Any = None):
         self._raw = raw
         self._data = data
         self.ttl = ttl
         self.user = user
-        self.etag = etag
 
     @classmethod
     def of(cls, resp: Response) -> "Snapshot":
-        return cls(resp.body, etag=resp.headers.get("etag"))
+        """From a session answer (GET, PATCH, cycle): its body, parsed later if ever."""
+        return cls(resp.body)
 
     @property
     def data(self) -> dict:
@@ -46,6 +45,21 @@ class Snapshot:
             self._data, self.ttl, self.user = doc["data"], doc.get("ttl"), doc.get("user")
             self._raw = None
         return self._data
+
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def data_of(body: bytes) -> dict:
+    """The ``data`` object of a session answer. sessiond writes
+    ``{"id":"…","data":{…},…}``: decoding from ``data`` on and stopping at its
+    end skips half the parsing; any other layout is parsed whole."""
+    if body.startswith(b'{"id":"'):
+        quote = body.find(b'"', 7, 140)
+        if quote > 7 and body.startswith(b',"data":{', quote + 1):
+            data, _ = _raw_decode(body.decode("utf-8"), quote + 9)
+            return data
+    return json.loads(body)["data"]
 
 
 def same(a: Any, b: Any) -> bool:
@@ -103,17 +117,16 @@ def save(client: SessiondClient, session_id: str, current: dict, snap: Snapshot,
             merged = _applied(json.loads(fresh.body)["data"], changed_json, deleted)
             body = _session_body(RawJSON(encode(merged)), ttl, user)
             try:
-                resp = client._call("PUT", path, body=body, headers={"If-Match": fresh.headers.get("etag", "*")})
+                client._call("PUT", path, body=body, headers={"If-Match": fresh.headers.get("etag", "*")})
             except PreconditionFailed:
                 continue  # someone wrote in between: read again, apply again
-            return Snapshot(data=_applied(stored, changed_json, deleted), ttl=ttl, user=user,
-                            etag=resp.headers.get("etag"))
+            return Snapshot(data=_applied(stored, changed_json, deleted), ttl=ttl, user=user)
         raise PreconditionFailed(f"session {session_id} kept changing during {attempts} save attempts", status=412)
-    resp = client._call("PATCH", path, body=_patch_body(RawJSON(changed_json or b"{}"), deleted))
+    client._call("PATCH", path, body=_patch_body(RawJSON(changed_json or b"{}"), deleted))
     if ttl != snap.ttl:
         client._call("PUT", path + "/expiry", body=b'{"ttl":%d}' % ttl)
     return Snapshot(data=_applied(stored, changed_json, deleted) if (changed or deleted) else stored,
-                    ttl=ttl, user=user, etag=resp.headers.get("etag"))
+                    ttl=ttl, user=user)
 
 
 def create(client: SessiondClient, session_id: str, current: dict, *, ttl: int, user: str | None,
@@ -121,9 +134,9 @@ def create(client: SessiondClient, session_id: str, current: dict, *, ttl: int, 
     """Create-only PUT (``If-None-Match: *``) → the snapshot; a taken id
     raises :class:`PreconditionFailed`."""
     data_json = encode(current)
-    resp = client._call("PUT", _sid(session_id), body=_session_body(RawJSON(data_json), ttl, user),
-                        headers={"If-None-Match": "*"})
-    return Snapshot(data=json.loads(data_json), ttl=ttl, user=user, etag=resp.headers.get("etag"))
+    client._call("PUT", _sid(session_id), body=_session_body(RawJSON(data_json), ttl, user),
+                 headers={"If-None-Match": "*"})
+    return Snapshot(data=json.loads(data_json), ttl=ttl, user=user)
 
 
 def replace(client: SessiondClient, session_id: str, current: dict, *, ttl: int, user: str | None,
@@ -132,6 +145,6 @@ def replace(client: SessiondClient, session_id: str, current: dict, *, ttl: int,
     compare against → the snapshot; a missing session raises
     :class:`PreconditionFailed`."""
     data_json = encode(current)
-    resp = client._call("PUT", _sid(session_id), body=_session_body(RawJSON(data_json), ttl, user),
-                        headers={"If-Match": "*"})
-    return Snapshot(data=json.loads(data_json), ttl=ttl, user=user, etag=resp.headers.get("etag"))
+    client._call("PUT", _sid(session_id), body=_session_body(RawJSON(data_json), ttl, user),
+                 headers={"If-Match": "*"})
+    return Snapshot(data=json.loads(data_json), ttl=ttl, user=user)

@@ -37,16 +37,30 @@ class _Stale(Exception):
 
 
 class Response:
-    """One answer: ``status``, ``headers`` (lower-case names), ``body`` (bytes)."""
+    """One answer: ``status``, ``headers`` (lower-case names), ``body`` (bytes).
 
-    __slots__ = ("status", "headers", "body")
+    The header lines are parsed only when ``headers`` is first read: a
+    session read needs none of them but the framing, which :func:`frame`
+    finds without building a dict.
+    """
 
-    def __init__(self, status: int, headers: dict, body: bytes):
+    __slots__ = ("status", "_head", "_headers", "body")
+
+    def __init__(self, status: int, head: bytes | dict, body: bytes):
         self.status = status
-        self.headers = headers
+        if isinstance(head, dict):
+            self._head, self._headers = b"", head
+        else:
+            self._head, self._headers = head, None
         self.body = body
 
-    # urllib3-like names, for code written against the old transport.
+    @property
+    def headers(self) -> dict:
+        if self._headers is None:
+            self._headers = parse_head(self._head)[1]
+        return self._headers
+
+    # urllib3-like name, for code written against the old transport.
     @property
     def data(self) -> bytes:
         return self.body
@@ -62,13 +76,7 @@ def parse_head(head: bytes) -> tuple[int, dict, bool]:
     """Status line and header lines (without the final CRLFCRLF) →
     ``(status, headers, keep_alive)``."""
     lines = head.split(b"\r\n")
-    line = lines[0]
-    if not line.startswith(b"HTTP/1.") or len(line) < 12 or line[12:13] not in (b" ", b""):
-        raise ProtocolError(f"not an HTTP/1.x status line: {line[:40]!r}")
-    try:
-        status = int(line[9:12])
-    except ValueError:
-        raise ProtocolError(f"bad status line {line[:40]!r}") from None
+    status, _, _ = frame(lines[0])
     headers: dict = {}
     for raw in lines[1:]:
         name, sep, value = raw.partition(b":")
@@ -78,27 +86,54 @@ def parse_head(head: bytes) -> tuple[int, dict, bool]:
         val = value.strip().decode("latin-1")
         headers[key] = headers[key] + ", " + val if key in headers else val
     conn = headers.get("connection", "").lower()
-    keep_alive = "close" not in conn if line[7:8] == b"1" else "keep-alive" in conn
+    keep_alive = "close" not in conn if head[7:8] == b"1" else "keep-alive" in conn
     return status, headers, keep_alive
 
 
-def body_length(method: str, status: int, headers: dict) -> int | None:
+def _value(low: bytes, name: bytes) -> bytes | None:
+    """The value of header ``name`` (``b"\\r\\nname:"``) in a lower-cased head."""
+    i = low.find(name)
+    if i < 0:
+        return None
+    i += len(name)
+    j = low.find(b"\r\n", i)
+    return low[i:j if j >= 0 else len(low)].strip()
+
+
+def frame(head: bytes) -> tuple[int, int | None, bool]:
+    """What the framing needs from a head (without the final CRLFCRLF) →
+    ``(status, content_length or -1 for chunked or None, keep_alive)``."""
+    if head[:7] != b"HTTP/1." or len(head) < 12 or head[12:13] not in (b" ", b"", b"\r"):
+        raise ProtocolError(f"not an HTTP/1.x status line: {head[:40]!r}")
+    try:
+        status = int(head[9:12])
+    except ValueError:
+        raise ProtocolError(f"bad status line {head[:40]!r}") from None
+    low = head.lower()
+    length: int | None = None
+    te = _value(low, b"\r\ntransfer-encoding:")
+    if te is not None and b"chunked" in te:
+        length = -1
+    else:
+        cl = _value(low, b"\r\ncontent-length:")
+        if cl is not None:
+            try:
+                length = int(cl)
+            except ValueError:
+                raise ProtocolError(f"bad Content-Length {cl!r}") from None
+            if length < 0:
+                raise ProtocolError(f"bad Content-Length {cl!r}")
+    conn = _value(low, b"\r\nconnection:") or b""
+    keep_alive = b"close" not in conn if head[7:8] == b"1" else b"keep-alive" in conn
+    return status, length, keep_alive
+
+
+def body_length(method: str, status: int, length: int | None) -> int | None:
     """How many body bytes follow the head: a count, ``-1`` for chunked, or
     ``None`` for "until the connection closes"."""
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return 0
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return -1
-    cl = headers.get("content-length")
-    if cl is not None:
-        try:
-            n = int(cl)
-        except ValueError:
-            raise ProtocolError(f"bad Content-Length {cl!r}") from None
-        if n < 0:
-            raise ProtocolError(f"bad Content-Length {cl!r}")
-        return n
-    return None
+    return length
 
 
 def dechunk(buf: bytes, start: int) -> tuple[bytes, int] | None:
@@ -223,9 +258,10 @@ class Connection:
                 raise ConnectionError("the connection closed inside a response head")
             buf += more
             end = buf.find(b"\r\n\r\n", max(0, len(buf) - len(more) - 3))
-        status, headers, keep_alive = parse_head(buf[:end])
+        head = buf[:end]
+        status, length, keep_alive = frame(head)
         start = end + 4
-        n = body_length(method, status, headers)
+        n = body_length(method, status, length)
         if n is not None and n >= 0:
             stop = start + n
             while len(buf) < stop:
@@ -233,13 +269,12 @@ class Connection:
                 if not more:
                     raise ConnectionError("the connection closed inside a response body")
                 buf += more
-            body = buf[start:stop] if start or stop != len(buf) else buf
-            return Response(status, headers, body), keep_alive and len(buf) == stop
+            return Response(status, head, buf[start:stop]), keep_alive and len(buf) == stop
         if n == -1:
             while True:
                 got = dechunk(buf, start)
                 if got is not None:
-                    return Response(status, headers, got[0]), keep_alive and got[1] == len(buf)
+                    return Response(status, head, got[0]), keep_alive and got[1] == len(buf)
                 more = sock.recv(_RECV)
                 if not more:
                     raise ConnectionError("the connection closed inside a chunked body")
@@ -248,7 +283,7 @@ class Connection:
         while True:  # no length: the body ends with the connection
             more = sock.recv(_RECV)
             if not more:
-                return Response(status, headers, b"".join(chunks)), False
+                return Response(status, head, b"".join(chunks)), False
             chunks.append(more)
 
     def close(self) -> None:
@@ -386,12 +421,13 @@ class AsyncConnection:
             raise
         except asyncio.LimitOverrunError:
             raise ProtocolError("response head too large") from None
-        status, headers, keep_alive = parse_head(head[:-4])
-        n = body_length(method, status, headers)
+        head = head[:-4]
+        status, length, keep_alive = frame(head)
+        n = body_length(method, status, length)
         try:
             if n is not None and n >= 0:
                 body = await reader.readexactly(n) if n else b""
-                return Response(status, headers, body), keep_alive
+                return Response(status, head, body), keep_alive
             if n == -1:
                 parts = []
                 while True:
@@ -403,10 +439,10 @@ class AsyncConnection:
                     if size == 0:
                         while (await reader.readuntil(b"\r\n")) != b"\r\n":
                             pass  # trailers
-                        return Response(status, headers, b"".join(parts)), keep_alive
+                        return Response(status, head, b"".join(parts)), keep_alive
                     parts.append(await reader.readexactly(size))
                     await reader.readexactly(2)
-            return Response(status, headers, await reader.read()), False
+            return Response(status, head, await reader.read()), False
         except asyncio.IncompleteReadError:
             raise ConnectionError("the connection closed inside a response body") from None
 

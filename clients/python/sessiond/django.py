@@ -47,6 +47,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone as django_timezone
 
 from . import _delta
@@ -60,12 +62,36 @@ _clients: dict[tuple, SessiondClient] = {}
 _clients_lock = threading.Lock()
 
 
+#: (settings object, its client): reading three settings costs more than a
+#: whole session read's parsing, so each request reuses the last answer.
+_current: tuple[Any, SessiondClient] | None = None
+
+
 def get_client() -> SessiondClient:
     """The process-wide client for the current ``SESSIOND_*`` settings.
 
     One client (one connection pool) per distinct (url, token, timeout), so
     ``override_settings`` in tests gets its own and production shares one.
+    The answer is kept until the settings change (``override_settings``,
+    ``setting_changed``), as Django expects settings to stay put at runtime.
     """
+    global _current
+    current = _current
+    if current is not None and current[0] is settings._wrapped:
+        return current[1]
+    client = _client_for_settings()
+    _current = (settings._wrapped, client)
+    return client
+
+
+@receiver(setting_changed)
+def _forget_client(setting: str, **kwargs: Any) -> None:
+    global _current
+    if setting.startswith("SESSIOND_"):
+        _current = None
+
+
+def _client_for_settings() -> SessiondClient:
     url = getattr(settings, "SESSIOND_URL", None) or DEFAULT_URL
     token = getattr(settings, "SESSIOND_TOKEN", None)
     timeout = float(getattr(settings, "SESSIOND_TIMEOUT", None) or 2.0)
@@ -114,7 +140,7 @@ class SessionStore(SessionBase):
                 pass
             else:
                 self._stored = _delta.Snapshot.of(resp)
-                return json.loads(resp.body)["data"]
+                return _delta.data_of(resp.body)
             source = getattr(settings, "SESSIOND_MIGRATE_FROM", None)
             if source:
                 data = self._migrate(source, session_key)
@@ -252,8 +278,7 @@ class SessionStore(SessionBase):
             return False
         self._session_key = cycled["id"]
         self._session_cache = data
-        self._stored = _delta.Snapshot(data=cycled["data"], ttl=cycled.get("ttl"), user=cycled.get("user"),
-                                       etag=cycled.etag)
+        self._stored = _delta.Snapshot(data=cycled["data"], ttl=cycled.get("ttl"), user=cycled.get("user"))
         # The daemon copied the stored data and ttl. Base cycle_key() would
         # have written the in-memory data with a fresh get_expiry_age(); do so
         # when they can differ: unsaved changes, or an absolute expiry

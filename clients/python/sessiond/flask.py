@@ -96,7 +96,7 @@ class SessiondSessionInterface(SessionInterface):
             except SessionNotFound:
                 pass
             else:
-                return self.session_class(json.loads(resp.body)["data"], sid, _delta.Snapshot.of(resp))
+                return self.session_class(_delta.data_of(resp.body), sid, _delta.Snapshot.of(resp))
         # No cookie, or one naming no session: a new session, under a new id
         # when it is first saved (a client-chosen id is never adopted).
         return self.session_class()
@@ -141,7 +141,7 @@ class SessiondSessionInterface(SessionInterface):
                     return self._gone(app, response)
                 session.sid = cycled.id
                 session.snapshot = _delta.Snapshot(data=cycled.data, ttl=cycled.get("ttl"),
-                                                   user=cycled.get("user"), etag=cycled.etag)
+                                                   user=cycled.get("user"))
                 set_cookie = True
             if session.modified or set_cookie:
                 # modified: what changed; a refresh (SESSION_REFRESH_EACH_REQUEST)
