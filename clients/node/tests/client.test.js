@@ -342,3 +342,30 @@ test('unknown fields of a session are passed through', async () => {
   assert.deepEqual(Object.keys(raw).sort(), Object.keys(got).sort());
   await client.delete(s.id);
 });
+
+test('device: given at create, kept by a replace without it, cleared with null', async (t) => {
+  let s;
+  try {
+    s = await client.create({ a: 1 }, { user: 'dev-node', device: { user_agent: 'curl/8', ip: '10.0.0.1' } });
+  } catch (err) {
+    if (err instanceof InvalidRequestError && /device/.test(err.message)) {
+      t.skip(`this daemon predates devices: ${err.message}`);
+      return;
+    }
+    throw err;
+  }
+  assert.deepEqual(s.device, { user_agent: 'curl/8', ip: '10.0.0.1' });
+  assert.equal(typeof s.last_seen_at, 'string');
+  assert.deepEqual(JSON.parse(redis('HGET', key(s.id), 'meta:device')), s.device);
+  assert.deepEqual((await client.replace(s.id, { a: 2 })).device, s.device);
+  assert.equal((await client.replace(s.id, { a: 3 }, { device: null })).device, null);
+  await client.delete(s.id);
+});
+
+test('the package: no dependencies; only its entry points are exported', () => {
+  const pkg = require('sessiond/package.json');
+  assert.equal(pkg.name, 'sessiond');
+  assert.equal(pkg.dependencies, undefined);
+  assert.equal(typeof require('sessiond/express'), 'function');
+  assert.throws(() => require('sessiond/lib/client'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+});
