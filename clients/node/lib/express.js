@@ -129,9 +129,11 @@ module.exports = function sessiondExpress(session) {
       if (this.disableTouch || !ID_RE.test(sid)) return;
       const ttl = this._ttl(sess);
       try {
-        if (typeof ttl === 'number' && ttl <= 0) await this.client.delete(sid);
         // Only the expiry: the data stays as stored (another request may have changed it).
-        else await this.client.setExpiry(sid, { ttl: ttl === undefined ? null : ttl });
+        if (typeof ttl === 'number' && ttl <= 0) await this.client.delete(sid);
+        else if (typeof ttl === 'number') await this.client.setExpiry(sid, { ttl });
+        // No ttl of ours: a sliding read, so the session keeps the ttl it was stored with.
+        else await this.client.exists(sid, { touch: true });
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err; // gone meanwhile (a logout): nothing to slide
       }

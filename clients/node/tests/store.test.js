@@ -151,6 +151,17 @@ test('touch slides the TTL to cookie.maxAge without rewriting the data', async (
   await client.delete(sid);
 });
 
+test('touch without a ttl of its own slides the session by the ttl it was stored with', async () => {
+  const s = await client.create({ from: 'python' }, { ttl: 400 });
+  redis('EXPIRE', key(s.id), 100);
+  const [err] = await call(store, 'touch', s.id, expressSession(s.id, {}, {}));
+  assert.equal(err, null);
+  assert.equal((await client.getExpiry(s.id, { touch: false })).ttl, 400);
+  const ttl = Number(redis('TTL', key(s.id)));
+  assert.ok(ttl > 390 && ttl <= 400, `TTL ${ttl}`);
+  await client.delete(s.id);
+});
+
 test('touch of a session deleted meanwhile is quiet and does not bring it back', async () => {
   const sid = newId();
   const [err] = await call(store, 'touch', sid, expressSession(sid, { a: 1 }));
