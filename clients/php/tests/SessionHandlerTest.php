@@ -279,6 +279,33 @@ final class SessionHandlerTest extends TestCase
         $throwing->read(self::newId());
     }
 
+    public function testRedisDownFailsEveryMethodThatNeedsIt(): void
+    {
+        $daemon = Daemon::start(['--redis', 'redis://127.0.0.1:' . self::freePort() . '/0'], waitReady: false);
+        try {
+            $h = new SessionHandler($daemon->url, encoding: SessionHandler::ENCODING_PER_KEY, ttl: 1440);
+            $failures = 0;
+            set_error_handler(static function () use (&$failures): bool {
+                $failures++;
+                return true;
+            }, E_USER_WARNING);
+            try {
+                $id = self::newId();
+                self::assertFalse($h->validateId($id));
+                self::assertFalse($h->read($id));
+                self::assertFalse($h->write($id, serialize(['a' => 1])));
+                self::assertFalse($h->destroy($id));
+            } finally {
+                restore_error_handler();
+            }
+            self::assertSame(4, $failures);
+            self::assertInstanceOf(UnavailableException::class, $h->lastError());
+            self::assertContains($h->lastError()->status, [503, 504]);
+        } finally {
+            $daemon->stop();
+        }
+    }
+
     public function testTokenAndUnixSocket(): void
     {
         $handlers = [
