@@ -3,6 +3,7 @@ package io.sessiond.jetty;
 import static io.sessiond.Live.key;
 import static io.sessiond.Live.redis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,6 +30,9 @@ import org.eclipse.jetty.server.session.SessionCache;
 import org.eclipse.jetty.server.session.SessionHandler;
 import org.eclipse.jetty.servlet.ServletContextHandler;
 import org.eclipse.jetty.servlet.ServletHolder;
+import org.eclipse.jetty.util.log.Log;
+import org.eclipse.jetty.util.log.Logger;
+import org.eclipse.jetty.util.log.StdErrLog;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,6 +79,10 @@ class TwoJettyServersTest {
                     case "/get":
                         answer = String.valueOf(session.getAttribute(req.getParameter("k")));
                         break;
+                    case "/login":
+                        req.changeSessionId(); // session-fixation defence: same session, new id
+                        answer = "welcome";
+                        break;
                     case "/invalidate":
                         session.invalidate();
                         answer = "bye";
@@ -115,12 +123,14 @@ class TwoJettyServersTest {
                 DefaultSessionCacheFactory caches = new DefaultSessionCacheFactory();
                 caches.setEvictionPolicy(SessionCache.EVICT_ON_SESSION_EXIT);
                 caches.setFlushOnResponseCommit(true);
+                caches.setRemoveUnloadableSessions(true);
                 server.addBean(caches);
                 server.addBean(store);
             } else {
                 DefaultSessionCache cache = new DefaultSessionCache(sessions);
                 cache.setEvictionPolicy(SessionCache.EVICT_ON_SESSION_EXIT);
                 cache.setFlushOnResponseCommit(true);
+                cache.setRemoveUnloadableSessions(true);
                 cache.setSessionDataStore(store.getSessionDataStore(sessions));
                 sessions.setSessionCache(cache);
             }
@@ -222,5 +232,38 @@ class TwoJettyServersTest {
         assertEquals("none", call(a, "/get?k=user"));
         assertEquals("none", call(b, "/get?k=user"));
         assertEquals("0", redis("EXISTS", key(sid)), "nothing brought it back");
+    }
+
+    @Test
+    void aNewSessionIdOnLoginMovesTheSession() throws Exception {
+        assertEquals("ok", call(a, "/set?k=cart&v=book"));
+        String before = cookie;
+        String oldSid = a.sessiondId(before);
+        assertEquals("welcome", call(a, "/login"));
+        assertNotEquals(before, cookie, "a new cookie");
+        assertEquals("0", redis("EXISTS", key(oldSid)), "the old id is gone from sessiond");
+        assertEquals("\"book\"", redis("HGET", key(a.sessiondId(cookie)), "data:attr:cart"));
+        assertEquals("book", call(b, "/get?k=cart"));
+        String newCookie = cookie;
+        cookie = before;
+        assertEquals("none", call(b, "/get?k=cart"), "the old cookie opens nothing");
+        cookie = newCookie;
+    }
+
+    @Test
+    void anUnreadableSessionIsNoSessionAndIsRemoved() throws Exception {
+        assertEquals("ok", call(a, "/set?k=cart&v=book"));
+        String sid = a.sessiondId(cookie);
+        Live.client().setKeyJson(sid, "attr:cart", "{\"$java\":\"bm90IGEgc3RyZWFt\"}"); // damage it
+        // Jetty logs the UnreadableSessionDataException with its stack: expected here, so hushed.
+        Logger jetty = Log.getLogger("org.eclipse.jetty.server.session");
+        int level = jetty instanceof StdErrLog ? ((StdErrLog) jetty).getLevel() : 0;
+        if (jetty instanceof StdErrLog) ((StdErrLog) jetty).setLevel(StdErrLog.LEVEL_OFF);
+        try {
+            assertEquals("none", call(b, "/get?k=cart"), "Jetty gets UnreadableSessionDataException: no session");
+        } finally {
+            if (jetty instanceof StdErrLog) ((StdErrLog) jetty).setLevel(level);
+        }
+        assertEquals("0", redis("EXISTS", key(sid)), "removeUnloadableSessions deleted it");
     }
 }
