@@ -42,7 +42,7 @@ export interface Expiry {
 export interface ClientOptions {
   url?: string;
   token?: string | null;
-  /** Milliseconds for a whole call (connect, send, answer). Default 2000. */
+  /** Milliseconds for a whole call (connect, send, answer); below 20: seconds. Default 2000. */
   timeout?: number;
   socketPath?: string;
   maxSockets?: number;
@@ -54,6 +54,7 @@ export class SessiondClient {
   constructor(url?: string, options?: ClientOptions);
   constructor(options: ClientOptions);
   readonly url: string;
+  /** Milliseconds. */
   readonly timeout: number;
   readonly agent: Agent;
   close(): void;

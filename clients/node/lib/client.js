@@ -24,6 +24,9 @@ const {
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 const VERSION = require('../package.json').version;
 
+/** Timeouts below this many are seconds, not milliseconds. */
+const SECONDS_BELOW = 20;
+
 /** Socket errors that mean "the server had already closed this kept-alive socket". */
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
@@ -120,7 +123,9 @@ class SessiondClient {
    *   a daemon behind a proxy), https://…, or unix:/path.sock
    * @param {object} [options]
    * @param {string} [options.token] the daemon's bearer token (--auth-token-file)
-   * @param {number} [options.timeout=2000] milliseconds for a whole call: connect, send, answer
+   * @param {number} [options.timeout=2000] milliseconds for a whole call: connect, send, answer.
+   *   A number below 20 is taken as seconds (the unit of the other sessiond clients):
+   *   `timeout: 2` is 2 s, never a 2 ms deadline no HTTP call could meet.
    * @param {string} [options.socketPath] a unix socket to use whatever the URL's host
    * @param {number} [options.maxSockets=64] most concurrent connections
    * @param {http.Agent} [options.agent] an agent of your own instead of the built-in keep-alive one
@@ -134,7 +139,7 @@ class SessiondClient {
     const { token = null, timeout = 2000, socketPath, maxSockets = 64, agent, headers } = options;
     if (!(typeof timeout === 'number' && timeout > 0)) throw new TypeError('timeout must be a positive number of milliseconds');
     this.url = url;
-    this.timeout = timeout;
+    this.timeout = timeout < SECONDS_BELOW ? timeout * 1000 : timeout;
     const target = parseTarget(url, socketPath);
     this._transport = target.transport;
     this._target = target.options;

@@ -65,6 +65,24 @@ test('a daemon that never answers: the client times out, and a POST is sent once
   }
 });
 
+test('a timeout below 20 is seconds: timeout: 2 means 2 s, as in the other clients', async () => {
+  assert.equal(new SessiondClient('http://127.0.0.1:1', { timeout: 2 }).timeout, 2000);
+  assert.equal(new SessiondClient('http://127.0.0.1:1', { timeout: 0.25 }).timeout, 250);
+  assert.equal(new SessiondClient('http://127.0.0.1:1', { timeout: 20 }).timeout, 20);
+  assert.equal(new SessiondClient('http://127.0.0.1:1').timeout, 2000);
+  const hole = await blackHole();
+  const c = new SessiondClient(`http://127.0.0.1:${hole.port}`, { timeout: 0.3 });
+  try {
+    const t0 = Date.now();
+    await rejectsWith(c.get(newId()), UnavailableError, { code: 'ETIMEDOUT' });
+    const took = Date.now() - t0;
+    assert.ok(took >= 250 && took < 2000, `took ${took} ms`);
+  } finally {
+    c.close();
+    await hole.close();
+  }
+});
+
 test('Redis down: 503 with Retry-After; healthy but not ready', async () => {
   const d = await startDaemon([], { redis: `redis://127.0.0.1:${await freePort()}/0` });
   const c = new SessiondClient(d.url);
