@@ -14,6 +14,7 @@ loaded (or as last saved by this request), its ttl and owner.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from ._http import Response
@@ -41,25 +42,49 @@ class Snapshot:
     @property
     def data(self) -> dict:
         if self._data is None:
-            doc = json.loads(self._raw)
-            self._data, self.ttl, self.user = doc["data"], doc.get("ttl"), doc.get("user")
+            self._data, self.ttl, self.user = _parse_session(self._raw)
             self._raw = None
         return self._data
 
 
 _raw_decode = json.JSONDecoder().raw_decode
+_TTL = re.compile(r',"ttl":(\d+)')
+_USER = re.compile(r',"user":(null|"(?:[^"\\]|\\.)*")')
 
 
-def data_of(body: bytes) -> dict:
-    """The ``data`` object of a session answer. sessiond writes
-    ``{"id":"…","data":{…},…}``: decoding from ``data`` on and stopping at its
-    end skips half the parsing; any other layout is parsed whole."""
+def _data_start(body: bytes) -> int:
+    """Where the ``data`` object starts in ``{"id":"…","data":{…},…}`` (the
+    layout sessiond writes), or -1."""
     if body.startswith(b'{"id":"'):
         quote = body.find(b'"', 7, 140)
         if quote > 7 and body.startswith(b',"data":{', quote + 1):
-            data, _ = _raw_decode(body.decode("utf-8"), quote + 9)
-            return data
-    return json.loads(body)["data"]
+            return quote + 9
+    return -1
+
+
+def data_of(body: bytes) -> dict:
+    """The ``data`` object of a session answer: decoded from its start to its
+    end only, which skips half the parsing (any other layout: parsed whole)."""
+    start = _data_start(body)
+    if start < 0:
+        return json.loads(body)["data"]
+    return _raw_decode(body.decode("utf-8"), start)[0]
+
+
+def _parse_session(body: bytes) -> tuple[dict, Any, Any]:
+    """``(data, ttl, user)`` of a session answer."""
+    start = _data_start(body)
+    if start >= 0:
+        text = body.decode("utf-8")
+        data, end = _raw_decode(text, start)
+        ttl, user = _TTL.match(text, end), _USER.search(text, end)
+        if ttl is not None and user is not None:
+            return data, int(ttl.group(1)), json.loads(user.group(1))
+    doc = json.loads(body)
+    return doc["data"], doc.get("ttl"), doc.get("user")
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def same(a: Any, b: Any) -> bool:
@@ -89,6 +114,18 @@ def _applied(base: dict, changed_json: bytes | None, deleted: list) -> dict:
     out = dict(base)
     if changed_json is not None:
         out.update(json.loads(changed_json))
+    for k in deleted:
+        out.pop(k, None)
+    return out
+
+
+def _remembered(base: dict, changed: dict, changed_json: bytes | None, deleted: list) -> dict:
+    """The snapshot after a save: like :func:`_applied`, but scalar values (the
+    usual change: a counter, a flag) are kept as they are, without decoding."""
+    if changed_json is not None and not all(type(v) in _SCALARS and type(k) is str for k, v in changed.items()):
+        return _applied(base, changed_json, deleted)
+    out = dict(base)
+    out.update(changed)
     for k in deleted:
         out.pop(k, None)
     return out
@@ -125,7 +162,7 @@ def save(client: SessiondClient, session_id: str, current: dict, snap: Snapshot,
     client._call("PATCH", path, body=_patch_body(RawJSON(changed_json or b"{}"), deleted))
     if ttl != snap.ttl:
         client._call("PUT", path + "/expiry", body=b'{"ttl":%d}' % ttl)
-    return Snapshot(data=_applied(stored, changed_json, deleted) if (changed or deleted) else stored,
+    return Snapshot(data=_remembered(stored, changed, changed_json, deleted) if (changed or deleted) else stored,
                     ttl=ttl, user=user)
 
 
