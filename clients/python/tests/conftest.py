@@ -1,10 +1,11 @@
 """Fixtures for tests against a live sessiond.
 
-scripts/test-python starts a private redis-server and a sessiond on free
-loopback ports and exports:
+scripts/test-python runs them under tests/harness/with_daemon.py, which starts
+a private redis-server and sessiond daemons on free loopback ports and exports:
 
-- SESSIOND_TEST_URL          the daemon (http://127.0.0.1:PORT)
-- SESSIOND_TEST_REDIS_PORT   its Redis (for redis-cli checks and extra daemons)
+- SESSIOND_TEST_URL          the daemon (http://127.0.0.1:PORT), no token
+- SESSIOND_TEST_SOCKET       a daemon on a unix socket, no token
+- SESSIOND_TEST_REDIS_PORT   their Redis (for redis-cli checks and extra daemons)
 - SESSIOND_BIN               the daemon binary (for extra daemons: unix socket,
                              token, dead Redis, short Redis timeout)
 """
