@@ -61,12 +61,24 @@ public final class RedisServerProcess: Sendable {
     }
 
     /// Finds `redis-server` on PATH (and in /usr/sbin, /usr/bin for Debian's package).
+    /// `SESSIOND_REDIS_SERVER` (a path or a name on PATH) when set, so the same
+    /// tests and the embedded default run on Valkey; else `redis-server`, else `valkey-server`.
     public static func executablePath() -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let environment = ProcessInfo.processInfo.environment
+        let path = environment["PATH"] ?? ""
         let dirs = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
-        for dir in dirs {
-            let candidate = dir + "/redis-server"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        let names: [String]
+        if let wanted = environment["SESSIOND_REDIS_SERVER"], !wanted.isEmpty {
+            if wanted.contains("/") { return FileManager.default.isExecutableFile(atPath: wanted) ? wanted : nil }
+            names = [wanted]
+        } else {
+            names = ["redis-server", "valkey-server"]
+        }
+        for name in names {
+            for dir in dirs {
+                let candidate = dir + "/" + name
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            }
         }
         return nil
     }
