@@ -171,7 +171,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        fail(context: context, .connectionUnavailable("\(error)"))
+        fail(context: context, .connectionUnavailable(TLSFailure.describe(error) ?? "\(error)"))
     }
 
     private func fail(context: ChannelHandlerContext, _ error: RedisError) {

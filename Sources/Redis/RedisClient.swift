@@ -25,7 +25,7 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         let monitor = configuration.sentinel.map {
-            SentinelMonitor(configuration: $0, timeout: configuration.timeout, logger: logger)
+            SentinelMonitor(configuration: $0, timeout: configuration.timeout, tls: configuration.tls, logger: logger)
         }
         cluster = configuration.cluster.map {
             ClusterRouter(configuration: configuration, seeds: $0, eventLoopGroup: eventLoopGroup, logger: logger,

@@ -17,6 +17,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var sentinel: SentinelConfiguration?
     /// Cluster mode: seed nodes; `address` is only a placeholder, the slot map says where each key lives.
     public var cluster: [HostPort]?
+    /// TLS on every connection (the Redis, the sentinels, every cluster node), from
+    /// a `rediss://` URL or `--redis-tls`; nil: plain TCP.
+    public var tls: RedisTLS?
     /// `--min-replicas-ack`: writes are followed by `WAIT n` and only succeed when n
     /// replicas have them, so an acknowledged write survives a failover.
     public var minReplicasAck: Int = 0
@@ -73,10 +76,17 @@ public struct RedisConfiguration: Sendable, Equatable {
             address = .unix(path: String(rest))
             return
         }
-        guard url.hasPrefix("redis://") else {
-            throw InvalidURL(description: "expected redis://[user:pass@]host:port/db or unix:///path, got \(url)")
+        let scheme: String
+        if url.hasPrefix("redis://") {
+            scheme = "redis://"
+        } else if url.hasPrefix("rediss://") {
+            scheme = "rediss://"
+            // The system's trust store until the caller says otherwise (--redis-tls-ca).
+            do { tls = try RedisTLS() } catch { throw InvalidURL(description: "\(error)") }
+        } else {
+            throw InvalidURL(description: "expected redis://[user:pass@]host:port/db, rediss://… (TLS) or unix:///path, got \(url)")
         }
-        var rest = Substring(url.dropFirst("redis://".count))
+        var rest = Substring(url.dropFirst(scheme.count))
         if let at = rest.lastIndex(of: "@") {
             let auth = rest[..<at]
             rest = rest[rest.index(after: at)...]
@@ -123,10 +133,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// The target for logs: never the password.
     public var redactedDescription: String {
         if let cluster {
-            return "cluster://\(cluster.map(\.description).joined(separator: ","))"
+            return "cluster\(tls == nil ? "" : "+tls")://\(cluster.map(\.description).joined(separator: ","))"
         }
         if let sentinel {
-            return "sentinel://\(sentinel.sentinels.map(\.description).joined(separator: ","))/\(sentinel.masterName)"
+            return "sentinel\(tls == nil ? "" : "+tls")://\(sentinel.sentinels.map(\.description).joined(separator: ","))/\(sentinel.masterName)"
                 + (database != 0 ? "?db=\(database)" : "")
         }
         let auth: String
@@ -138,7 +148,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         switch address {
         case .tcp(let host, let port):
             let h = host.contains(":") ? "[\(host)]" : host
-            return "redis://\(auth)\(h):\(port)/\(database)"
+            return "redis\(tls == nil ? "" : "s")://\(auth)\(h):\(port)/\(database)"
         case .unix(let path):
             return "unix://\(path)" + (database != 0 ? "?db=\(database)" : "") + (password != nil ? " (with password)" : "")
         }

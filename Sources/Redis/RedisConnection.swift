@@ -26,10 +26,16 @@ final class RedisConnection: Sendable {
         requirePrimary: Bool = false
     ) -> EventLoopFuture<RedisConnection> {
         let timeout = max(deadline - .now(), .milliseconds(1))
+        let tls = config.tls
+        let tlsHost: String?
+        if case .tcp(let host, _) = config.address, tls != nil { tlsHost = host } else { tlsHost = nil }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls, let tlsHost {
+                        try channel.pipeline.syncOperations.addHandlers(tls.handlers(host: tlsHost, deadline: deadline))
+                    }
                     try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(metrics: metrics))
                 }
             }
@@ -39,13 +45,24 @@ final class RedisConnection: Sendable {
             connected = bootstrap
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: host, port: port)
+                .flatMapErrorThrowing { error in
+                    throw RedisError.connectionUnavailable("\(config.redactedDescription): \(error)")
+                }
+                .flatMap { channel in
+                    // Nothing is sent until the server's certificate has verified.
+                    guard let tls else { return eventLoop.makeSucceededFuture(channel) }
+                    return tls.handshake(of: channel, host: host, port: port).map { channel }
+                }
         case .unix(let path):
+            guard tls == nil else {
+                return eventLoop.makeFailedFuture(RedisError.connectionUnavailable("TLS needs a TCP address, not unix:\(path)"))
+            }
             connected = bootstrap.connect(unixDomainSocketPath: path)
+                .flatMapErrorThrowing { error in
+                    throw RedisError.connectionUnavailable("\(config.redactedDescription): \(error)")
+                }
         }
         return connected
-            .flatMapErrorThrowing { error in
-                throw RedisError.connectionUnavailable("\(config.redactedDescription): \(error)")
-            }
             .flatMapThrowing { channel in
                 RedisConnection(channel: channel, address: config.address,
                                 handler: try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self))

@@ -62,6 +62,8 @@ public struct SentinelConfiguration: Sendable, Equatable {
 final class SentinelMonitor: Sendable {
     let configuration: SentinelConfiguration
     private let timeout: TimeAmount
+    /// The sentinels speak TLS whenever the data nodes do (one `--redis-tls` for all).
+    private let tls: RedisTLS?
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
 
@@ -74,9 +76,10 @@ final class SentinelMonitor: Sendable {
         var stopped = false
     }
 
-    init(configuration: SentinelConfiguration, timeout: TimeAmount, logger: Logger) {
+    init(configuration: SentinelConfiguration, timeout: TimeAmount, tls: RedisTLS? = nil, logger: Logger) {
         self.configuration = configuration
         self.timeout = timeout
+        self.tls = tls
         self.logger = logger
     }
 
@@ -137,8 +140,10 @@ final class SentinelMonitor: Sendable {
     }
 
     private func sentinelConnection(_ sentinel: HostPort) -> RedisConfiguration {
-        RedisConfiguration(address: sentinel.address, username: configuration.username,
-                           password: configuration.password, database: 0, timeout: timeout)
+        var config = RedisConfiguration(address: sentinel.address, username: configuration.username,
+                                        password: configuration.password, database: 0, timeout: timeout)
+        config.tls = tls
+        return config
     }
 
     // MARK: +switch-master
@@ -158,14 +163,21 @@ final class SentinelMonitor: Sendable {
         let onMessage: @Sendable (RESPValue) -> Void = { [weak self] message in
             self?.received(message, from: sentinel, on: loop)
         }
+        let tls = self.tls
+        let deadline = NIODeadline.now() + timeout
         let connected = ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandlers(tls.handlers(host: sentinel.host, deadline: deadline)) }
                     try channel.pipeline.syncOperations.addHandler(SubscriptionHandler(hello: hello, onMessage: onMessage))
                 }
             }
             .connect(host: sentinel.host, port: sentinel.port)
+            .flatMap { channel in
+                guard let tls else { return loop.makeSucceededFuture(channel) }
+                return tls.handshake(of: channel, host: sentinel.host, port: sentinel.port).map { channel }
+            }
         connected.whenComplete { result in
             switch result {
             case .success(let channel):

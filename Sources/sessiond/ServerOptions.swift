@@ -16,8 +16,21 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Where to listen: host:port or unix:/path.sock.")
     var listen = "127.0.0.1:8080"
 
-    @Option(help: "Redis: redis://[user:pass@]host:port/db or unix:///path[?db=N]. Omit to run a private redis-server.")
+    @Option(help: "Redis: redis://[user:pass@]host:port/db, rediss://… (TLS) or unix:///path[?db=N]. Omit to run a private redis-server.")
     var redis: String?
+
+    @Flag(help: "TLS to every Redis connection: the sentinels, the data nodes, every cluster node (what rediss:// does for --redis).")
+    var redisTls = false
+
+    @Option(help: ArgumentHelp("PEM file of the CA(s) to trust for Redis's certificate (default: the system's trust store).",
+                               valueName: "file"))
+    var redisTlsCa: String?
+
+    @Option(help: ArgumentHelp("PEM client certificate for mutual TLS (with --redis-tls-key).", valueName: "file"))
+    var redisTlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --redis-tls-cert.", valueName: "file"))
+    var redisTlsKey: String?
 
     @Option(help: ArgumentHelp("Redis Sentinel: find the primary through these sentinels (host:port,…); --redis then only carries user, password and db.",
                                valueName: "host:port,..."))
@@ -83,11 +96,11 @@ struct ServerOptions: ParsableArguments {
 
     /// The names that `SESSIOND_*` variables and config-file lines map onto.
     static let optionNames = [
-        "listen", "redis", "redis-cluster", "redis-sentinel", "sentinel-master", "sentinel-username", "sentinel-password-file",
+        "listen", "redis", "redis-tls-ca", "redis-tls-cert", "redis-tls-key", "redis-cluster", "redis-sentinel", "sentinel-master", "sentinel-username", "sentinel-password-file",
         "min-replicas-ack", "key-prefix", "default-ttl", "max-lifetime", "auth-token-file", "redis-timeout",
         "max-body-bytes", "max-depth", "max-keys", "min-ttl", "max-ttl", "threads", "log-level", "log-format",
     ]
-    static let flagNames = ["no-touch-on-read"]
+    static let flagNames = ["no-touch-on-read", "redis-tls"]
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
@@ -102,6 +115,15 @@ struct ServerOptions: ParsableArguments {
         _ = try listenAddress()
         if let redis {
             do { _ = try RedisConfiguration(url: redis) } catch { throw ValidationError("--redis: \(error)") }
+        }
+        if wantsTLS {
+            guard !wantsEmbeddedRedis else {
+                throw ValidationError("--redis-tls needs --redis, --redis-sentinel or --redis-cluster: the private redis-server speaks plain text on a unix socket")
+            }
+            if let redis, redis.hasPrefix("unix://") { throw ValidationError("--redis-tls: TLS needs a TCP address, not \(redis)") }
+            _ = try tls()
+        } else if redisTlsCa != nil || redisTlsCert != nil || redisTlsKey != nil {
+            throw ValidationError("--redis-tls-ca, --redis-tls-cert and --redis-tls-key need TLS: a rediss:// URL or --redis-tls")
         }
         guard (0...64).contains(minReplicasAck) else { throw ValidationError("--min-replicas-ack must be 0 (off) to 64") }
         if minReplicasAck > 0 && wantsEmbeddedRedis {
@@ -124,11 +146,30 @@ struct ServerOptions: ParsableArguments {
         }
     }
 
+    /// TLS to Redis: a `rediss://` URL or `--redis-tls` (no downgrade: TLS or nothing).
+    var wantsTLS: Bool { redisTls || redis?.hasPrefix("rediss://") == true }
+
+    /// The TLS context, certificates loaded once (nil without TLS).
+    func tls() throws -> RedisTLS? {
+        guard wantsTLS else { return nil }
+        do {
+            return try RedisTLS(caFile: redisTlsCa, certificateFile: redisTlsCert, keyFile: redisTlsKey)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     /// Whether sessiond should start its private redis-server.
     var wantsEmbeddedRedis: Bool { redis == nil && redisSentinel == nil && redisCluster == nil }
 
     /// Where Redis is, from --redis and the sentinel flags (nil: the embedded default).
     func redisConfiguration() throws -> RedisConfiguration? {
+        guard var configuration = try redisConfigurationWithoutTLS() else { return nil }
+        configuration.tls = try tls()
+        return configuration
+    }
+
+    private func redisConfigurationWithoutTLS() throws -> RedisConfiguration? {
         let timeout = try timeout()
         if let nodes = redisCluster {
             var configuration = try RedisConfiguration(url: redis ?? "redis://127.0.0.1:6379/0", timeout: timeout)

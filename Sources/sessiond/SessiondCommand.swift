@@ -121,12 +121,13 @@ struct CheckCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
         let client = RedisClient(configuration: configuration, eventLoopGroup: group, logger: logger)
         defer { Task { await client.shutdown() } }
+        let over = configuration.tls.map { " over \($0)" } ?? ""
         do {
-            try await client.ping(on: group.next()).get()
+            try await client.ready(on: group.next()).get()
         } catch {
-            throw Failure("Redis at \(configuration.redactedDescription) did not answer PING: \(error)")
+            throw Failure("Redis at \(configuration.redactedDescription)\(over) is not ready: \(error)")
         }
-        print("ok: Redis at \(configuration.redactedDescription) answers PING")
+        print("ok: Redis at \(configuration.redactedDescription)\(over) answers PING as a primary")
         for warning in await RedisCheck.warnings(client, on: group.next()) {
             print("warning: \(warning)")
         }

@@ -20,6 +20,7 @@ public struct TestDaemon: Sendable {
         sessions: SessionConfiguration = SessionConfiguration(),
         redisURL: String? = nil,
         redisTimeout: TimeAmount = .seconds(2),
+        redisTLS: RedisTLS? = nil,
         listen: ServerConfiguration.Listen = .tcp(host: "127.0.0.1", port: 0),
         authToken: String? = nil,
         requestTimeout: TimeAmount = .seconds(30),
@@ -31,8 +32,9 @@ public struct TestDaemon: Sendable {
         var logger = Logger(label: "sessiond-test")
         logger.logLevel = .error
         let metrics = ServerMetrics()
-        let redisConfiguration = try redisURL.map { try RedisConfiguration(url: $0, timeout: redisTimeout) }
+        var redisConfiguration = try redisURL.map { try RedisConfiguration(url: $0, timeout: redisTimeout) }
             ?? TestRedis.configuration(timeout: redisTimeout)
+        if let redisTLS { redisConfiguration.tls = redisTLS }
         let redis = RedisClient(configuration: redisConfiguration,
                                 eventLoopGroup: group, logger: logger, metricsFactory: metrics.factory)
         let store = SessionStore(configuration: config, redis: redis)
