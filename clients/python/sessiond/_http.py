@@ -18,6 +18,7 @@ import asyncio
 import collections
 import socket
 import ssl
+import struct
 from urllib.parse import urlsplit
 
 from .errors import SessiondUnavailable
@@ -211,8 +212,26 @@ class Target:
 # --------------------------------------------------------------------------- blocking
 
 
+def _kernel_timeouts(sock: socket.socket, timeout: float) -> None:
+    """Let the kernel enforce the timeout (SO_RCVTIMEO/SO_SNDTIMEO) on a
+    blocking socket: Python's own timeouts poll() before every send and recv,
+    which doubles the system calls of a request (~3 µs). A timed-out call then
+    fails with EAGAIN (BlockingIOError), which the pool reports as a timeout."""
+    if timeout is None or timeout <= 0:
+        return  # no timeout, or non-blocking: Python's semantics, as given
+    seconds = int(timeout)
+    tv = struct.pack("ll", seconds, max(1, int((timeout - seconds) * 1e6)) if seconds == 0 else
+                     int((timeout - seconds) * 1e6))  # (0, 0) would mean "no timeout"
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    except (OSError, struct.error):
+        return  # not on this platform: keep Python's timeouts
+    sock.settimeout(None)
+
+
 class Connection:
-    """One kept-alive socket and what is left of its read buffer."""
+    """One kept-alive socket."""
 
     __slots__ = ("sock", "reused")
 
@@ -234,6 +253,8 @@ class Connection:
                 except BaseException:
                     sock.close()
                     raise
+        if target.tls is None:
+            _kernel_timeouts(sock, timeout)
         self.sock = sock
         self.reused = False
 
@@ -348,7 +369,7 @@ class Pool:
                     self._drop_idle()
                     continue
                 raise SessiondUnavailable(f"sessiond at {self.target.url} closed the connection") from None
-            except socket.timeout as e:
+            except (socket.timeout, BlockingIOError) as e:
                 conn.close()
                 raise SessiondUnavailable(f"sessiond at {self.target.url} did not answer: read timed out") from e
             except (OSError, ProtocolError) as e:
