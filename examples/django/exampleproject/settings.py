@@ -45,6 +45,10 @@ SESSION_ENGINE = "sessiond.django"
 SESSIOND_URL = os.environ.get("SESSIOND_URL", "http://127.0.0.1:8080")  # or "unix:///run/sessiond.sock"
 SESSIOND_TOKEN = os.environ.get("SESSIOND_TOKEN") or None
 SESSIOND_TIMEOUT = 2.0
+# Moving from another engine? Name it, and its sessions move into sessiond as
+# their users come back (nobody is logged out), e.g.
+# "django.contrib.sessions.backends.db" or "django.contrib.sessions.backends.cache".
+SESSIOND_MIGRATE_FROM = os.environ.get("SESSIOND_MIGRATE_FROM") or None
 # ---------------------------------------------------------------------------
 
 LOGIN_URL = "/login/"
