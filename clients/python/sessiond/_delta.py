@@ -145,6 +145,9 @@ def save(client: SessiondClient, session_id: str, current: dict, snap: Snapshot,
     never brought back.
     """
     stored = snap.data
+    if not all(type(k) is str for k in current):
+        # Keys JSON turns into strings (3 → "3"): compare as sessiond will store them.
+        current = json.loads(encode(current))
     changed, deleted = diff(stored, current)
     changed_json = encode(changed) if changed else None
     path = _sid(session_id)

@@ -278,7 +278,11 @@ class SessionStore(SessionBase):
             return False
         self._session_key = cycled["id"]
         self._session_cache = data
-        self._stored = _delta.Snapshot(data=cycled["data"], ttl=cycled.get("ttl"), user=cycled.get("user"))
+        if self._stored is None:
+            # Nothing loaded: what the daemon copied is what there is to compare with.
+            self._stored = _delta.Snapshot(data=cycled["data"], ttl=cycled.get("ttl"), user=cycled.get("user"))
+        # Else the snapshot stays this request's view of the (renamed) session:
+        # keys another request added meanwhile are not this request's to delete.
         # The daemon copied the stored data and ttl. Base cycle_key() would
         # have written the in-memory data with a fresh get_expiry_age(); do so
         # when they can differ: unsaved changes, or an absolute expiry

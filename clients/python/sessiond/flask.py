@@ -139,9 +139,7 @@ class SessiondSessionInterface(SessionInterface):
                     cycled = self.client.cycle(session.sid)
                 except SessionNotFound:
                     return self._gone(app, response)
-                session.sid = cycled.id
-                session.snapshot = _delta.Snapshot(data=cycled.data, ttl=cycled.get("ttl"),
-                                                   user=cycled.get("user"))
+                session.sid = cycled.id  # the snapshot stays this request's view of it
                 set_cookie = True
             if session.modified or set_cookie:
                 # modified: what changed; a refresh (SESSION_REFRESH_EACH_REQUEST)

@@ -209,3 +209,24 @@ def test_owner_change_after_delete_elsewhere_is_update_error(session, sd):
         s.save()
     with pytest.raises(SessionNotFound):
         sd.get(session, touch=False)
+
+
+def test_cycle_key_keeps_a_key_another_request_added(session, sd):
+    s = SessionStore(session)
+    _ = s["n"]  # loaded
+    sd.set_key(session, "theirs", 1)  # another request, meanwhile
+    s["_auth_user_id"] = "c" + secrets.token_hex(4)
+    s.cycle_key()  # login: a new id, then the unsaved change is written
+    try:
+        assert sd.get(s.session_key, touch=False).data["theirs"] == 1
+    finally:
+        sd.delete(s.session_key)
+
+
+def test_non_string_keys_are_saved_as_json_names_them(session, sd):
+    s = SessionStore(session)
+    s[3] = "three"
+    s.save()
+    s[3] = "drei"
+    s.save()  # 3 and "3" are one key in sessiond: a set, not a set and a delete
+    assert sd.get(session, touch=False).data["3"] == "drei"
