@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import socket
 import ssl
 import struct
+import weakref
 from urllib.parse import urlsplit
 
 from .errors import SessiondUnavailable
@@ -327,6 +329,21 @@ class Connection:
             pass
 
 
+#: Every blocking pool, so that a forked child (a pre-forking server that
+#: made requests before forking) forgets the sockets it shares with its
+#: parent instead of reading the parent's answers.
+_pools: "weakref.WeakSet[Pool]" = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    for pool in list(_pools):
+        pool._idle.clear()  # not closed: the parent still uses them
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
 class Pool:
     """Kept-alive connections to one daemon, shared by threads.
 
@@ -345,6 +362,7 @@ class Pool:
         #: Counters, for tests and curiosity.
         self.num_connections = 0
         self.num_requests = 0
+        _pools.add(self)
 
     def _connect(self) -> Connection:
         conn = Connection(self.target, self.timeout)

@@ -290,3 +290,22 @@ def wait_closed_by_peer(client, timeout=5.0):
         if r and conn.sock.recv(1, socket.MSG_PEEK) == b"":
             return
     raise AssertionError("the server did not close the connection")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_reuse_its_parents_connections():
+    with SessiondClient(URL) as c:
+        s = c.create({"who": "parent"})
+        assert len(c._pool._idle) == 1
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: a fresh connection, and the right answer
+            ok = len(c._pool._idle) == 0 and c.get(s.id, touch=False).data == {"who": "parent"}
+            os.write(w, b"1" if ok else b"0")
+            os._exit(0)
+        os.close(w)
+        assert os.read(r, 1) == b"1"
+        os.waitpid(pid, 0)
+        assert c.get(s.id, touch=False).data == {"who": "parent"}  # the parent's connection still works
+        assert c._pool.num_connections == 1
+        c.delete(s.id)
