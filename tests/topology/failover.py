@@ -42,6 +42,11 @@ import topology as topo  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def flavour(args):
+    """Which server and transport a result line is about."""
+    return f"[{os.path.basename(topo.SERVER)}{', TLS' if args.tls else ''}] "
+
+
 def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -190,7 +195,7 @@ def wait_recovered(load, what, timeout):
 
 def run_sentinel(args):
     password_file = None
-    with topo.SentinelTopology() as t:
+    with topo.SentinelTopology(tls=args.tls) as t:
         password_file = os.path.join(t.dir, "sentinel-password")
         with open(password_file, "w") as f:
             f.write(topo.PASSWORD)
@@ -228,7 +233,7 @@ def run_sentinel(args):
             out_of_window = [f for f in load.failures if f[0] < killed_at]
             ok = (missing == 0 or not args.min_replicas_ack) and not out_of_window
             bad = [s for s in load.statuses if s not in (204, 503, 504)]
-            print(f"failover sentinel --fault {args.fault} --min-replicas-ack {args.min_replicas_ack}: {acked} writes "
+            print(f"{flavour(args)}failover sentinel --fault {args.fault} --min-replicas-ack {args.min_replicas_ack}: {acked} writes "
                   f"acknowledged, {missing} keys lost their last acknowledged value; {non2xx} non-2xx answers "
                   f"({kinds or 'none'}) over {window:.1f} s; sentinels promoted the replica "
                   f"{promoted_at - killed_at:.1f} s after the fault; "
@@ -244,7 +249,7 @@ def run_sentinel(args):
 
 
 def run_cluster_kill(args):
-    with topo.ClusterTopology() as t:
+    with topo.ClusterTopology(tls=args.tls) as t:
         flags = t.sessiond_flags()
         if args.min_replicas_ack:
             flags += ["--min-replicas-ack", str(args.min_replicas_ack)]
@@ -281,7 +286,7 @@ def run_cluster_kill(args):
             acked, non2xx, window, kinds = load.summary()
             bad = [s for s in load.statuses if s not in (204, 503, 504)]
             before = [f for f in load.failures if f[0] < killed_at]
-            print(f"failover cluster --fault kill --min-replicas-ack {args.min_replicas_ack}: {acked} writes acknowledged, "
+            print(f"{flavour(args)}failover cluster --fault kill --min-replicas-ack {args.min_replicas_ack}: {acked} writes acknowledged, "
                   f"{missing} keys lost their last acknowledged value; {non2xx} non-2xx answers ({kinds or 'none'}) "
                   f"over {window:.1f} s; the cluster promoted the replica {promoted_at - killed_at:.1f} s after the kill; "
                   f"failures before the kill: {len(before)}; unexpected statuses: {bad or 'none'}")
@@ -295,7 +300,7 @@ def run_cluster_kill(args):
 def run_cluster(args):
     if args.fault == "kill":
         return run_cluster_kill(args)
-    with topo.ClusterTopology() as t:
+    with topo.ClusterTopology(tls=args.tls) as t:
         sessiond = Sessiond(args.bin, t.sessiond_flags(), t.dir)
         try:
             load = Load(sessiond, args.writers, sessions_per_writer=args.sessions_per_writer)
@@ -321,7 +326,7 @@ def run_cluster(args):
             _, metrics = sessiond.request("GET", "/metrics")
             redirects = {line.split("kind=\"")[1].split("\"")[0]: line.rsplit(" ", 1)[1]
                          for line in metrics.decode().splitlines() if line.startswith("sessiond_redis_cluster_redirects_total{")}
-            print(f"reshard cluster: {acked} writes acknowledged, {missing} missing; {non2xx} non-2xx answers "
+            print(f"{flavour(args)}reshard cluster: {acked} writes acknowledged, {missing} missing; {non2xx} non-2xx answers "
                   f"({kinds or 'none'}) over {window:.1f} s; {args.slots} slots moved to a new master; "
                   f"sessiond followed {redirects.get('moved', 0)} MOVED and {redirects.get('ask', 0)} ASK redirects; "
                   f"non-retryable failures: {bad or 'none'}")
@@ -345,6 +350,8 @@ def main():
     parser.add_argument("--sessions-per-writer", type=int, default=64, help="cluster: sessions each writer cycles through")
     parser.add_argument("--slots", type=int, default=4096, help="cluster: slots to move to the new master")
     parser.add_argument("--keep-log", help="copy sessiond's log here")
+    parser.add_argument("--tls", action="store_true",
+                        help="every server TLS-only with mutual TLS (replication, cluster bus, sentinels too); sessiond --redis-tls")
     args = parser.parse_args()
     if not os.access(args.bin, os.X_OK):
         sys.exit(f"no sessiond binary at {args.bin} (swift build first, or set SESSIOND_BIN)")

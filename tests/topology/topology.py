@@ -5,8 +5,13 @@ Sentinel: 1 primary + 1 replica + 3 sentinels. Cluster: 3 masters + 3 replicas
 127.0.0.1 port; `stop()` kills them by PID (recorded in <dir>/pids) and removes
 the dir. Nothing here touches another Redis.
 
+With `tls=True` every server speaks only TLS (mutual: clients need the test
+CA's client certificate), replication, the cluster bus and the sentinels'
+links included; certificates come from tests/tls/make-certs.sh.
+`SESSIOND_REDIS_SERVER=valkey-server` runs the same topologies on Valkey.
+
 Library for scripts/failover; also a CLI for trying sessiond by hand:
-    tests/topology/topology.py sentinel|cluster   (prints the flags, Ctrl-C stops)
+    tests/topology/topology.py sentinel|cluster [--tls]   (prints the flags, Ctrl-C stops)
 """
 import os
 import shutil
@@ -18,6 +23,8 @@ import tempfile
 import time
 
 PASSWORD = "topology-secret"
+SERVER = os.environ.get("SESSIOND_REDIS_SERVER") or "redis-server"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def free_port():
@@ -53,10 +60,31 @@ def wait_until(what, condition, timeout=30.0, interval=0.05):
 
 
 class Topology:
-    def __init__(self, name):
+    def __init__(self, name, tls=False):
         self.dir = tempfile.mkdtemp(prefix=f"sessiond-{name}-")
         self.procs = {}  # name -> Popen
         self.commands = {}  # name -> argv, to restart a killed node
+        self.tls = tls
+        if tls:
+            self.certs = os.path.join(self.dir, "certs")
+            subprocess.run(["bash", os.path.join(ROOT, "tests/tls/make-certs.sh"), self.certs], check=True)
+
+    def cert(self, name):
+        return os.path.join(self.certs, name)
+
+    def tls_server_args(self, port):
+        """A TLS-only listener on `port`, demanding the test CA's client certificates."""
+        return ["--port", "0", "--tls-port", str(port), "--tls-cert-file", self.cert("server.crt"),
+                "--tls-key-file", self.cert("server.key"), "--tls-ca-cert-file", self.cert("ca.crt"),
+                "--tls-auth-clients", "yes", "--tls-replication", "yes"]
+
+    def cli_tls_args(self):
+        return ["--tls", "--cacert", self.cert("ca.crt"), "--cert", self.cert("client.crt"),
+                "--key", self.cert("client.key")] if self.tls else []
+
+    def sessiond_tls_flags(self):
+        return ["--redis-tls", "--redis-tls-ca", self.cert("ca.crt"), "--redis-tls-cert", self.cert("client.crt"),
+                "--redis-tls-key", self.cert("client.key")] if self.tls else []
 
     def _spawn(self, name, argv):
         log = open(os.path.join(self.dir, f"{name}.out"), "w")
@@ -69,7 +97,7 @@ class Topology:
         return proc
 
     def cli(self, port, *args, password=PASSWORD, check=True):
-        argv = ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--no-auth-warning"]
+        argv = ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--no-auth-warning", *self.cli_tls_args()]
         if password:
             argv += ["-a", password]
         out = subprocess.run(argv + [str(a) for a in args], capture_output=True, text=True, timeout=10)
@@ -103,9 +131,9 @@ class Topology:
     def _data_node(self, name, port, extra=()):
         node_dir = os.path.join(self.dir, name)
         os.makedirs(node_dir, exist_ok=True)
-        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", node_dir,
+        argv = [SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", node_dir,
                 "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0", "--requirepass", PASSWORD, "--masterauth", PASSWORD,
-                "--logfile", os.path.join(node_dir, "redis.log"), *extra]
+                "--logfile", os.path.join(node_dir, "redis.log"), *(self.tls_server_args(port) if self.tls else []), *extra]
         self._spawn(name, argv)
         wait_until(f"{name} on {port}", lambda: self.cli(port, "PING") == "PONG", timeout=10)
 
@@ -114,8 +142,8 @@ class SentinelTopology(Topology):
     """1 primary + 1 replica + 3 sentinels watching master `mymaster`."""
     MASTER = "mymaster"
 
-    def __init__(self, down_after_ms=1000):
-        super().__init__("sentinel")
+    def __init__(self, down_after_ms=1000, tls=False):
+        super().__init__("sentinel", tls)
         self.ports = {"primary": free_port(), "replica": free_port()}
         self.sentinel_ports = [free_port() for _ in range(3)]
         self._data_node("primary", self.ports["primary"])
@@ -124,7 +152,13 @@ class SentinelTopology(Topology):
         for i, port in enumerate(self.sentinel_ports):
             conf = os.path.join(self.dir, f"sentinel{i}.conf")
             with open(conf, "w") as f:
-                f.write(f"port {port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                if tls:
+                    f.write(f"port 0\ntls-port {port}\ntls-cert-file {self.cert('server.crt')}\n"
+                            f"tls-key-file {self.cert('server.key')}\ntls-ca-cert-file {self.cert('ca.crt')}\n"
+                            f"tls-auth-clients yes\ntls-replication yes\n")
+                else:
+                    f.write(f"port {port}\n")
+                f.write(f"bind 127.0.0.1\ndir {self.dir}\n"
                         f"logfile {os.path.join(self.dir, f'sentinel{i}.log')}\n"
                         f"requirepass {PASSWORD}\nsentinel sentinel-pass {PASSWORD}\n"
                         f"sentinel monitor {self.MASTER} 127.0.0.1 {self.ports['primary']} 2\n"
@@ -132,7 +166,7 @@ class SentinelTopology(Topology):
                         f"sentinel down-after-milliseconds {self.MASTER} {down_after_ms}\n"
                         f"sentinel failover-timeout {self.MASTER} 4000\n"
                         f"sentinel parallel-syncs {self.MASTER} 1\n")
-            self._spawn(f"sentinel{i}", ["redis-server", conf, "--sentinel"])
+            self._spawn(f"sentinel{i}", [SERVER, conf, "--sentinel"])
         for port in self.sentinel_ports:
             wait_until(f"sentinel {port} to see the replica and the other sentinels",
                        lambda: self._sentinel_ready(port), timeout=30)
@@ -153,19 +187,19 @@ class SentinelTopology(Topology):
     def sessiond_flags(self, password_file):
         return ["--redis-sentinel", ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports),
                 "--sentinel-master", self.MASTER, "--sentinel-password-file", password_file,
-                "--redis", f"redis://:{PASSWORD}@127.0.0.1/0"]
+                "--redis", f"redis://:{PASSWORD}@127.0.0.1/0", *self.sessiond_tls_flags()]
 
 
 class ClusterTopology(Topology):
     """3 masters + 3 replicas, created with `redis-cli --cluster create`."""
 
-    def __init__(self, masters=3, replicas_per_master=1):
-        super().__init__("cluster")
+    def __init__(self, masters=3, replicas_per_master=1, tls=False):
+        super().__init__("cluster", tls)
         count = masters * (1 + replicas_per_master)
         self.node_ports = [free_cluster_port() for _ in range(count)]
         for i, port in enumerate(self.node_ports):
             self._cluster_node(f"node{i}", port)
-        subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, "--cluster", "create",
+        subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, *self.cli_tls_args(), "--cluster", "create",
                         *[f"127.0.0.1:{p}" for p in self.node_ports],
                         "--cluster-replicas", str(replicas_per_master), "--cluster-yes"],
                        check=True, capture_output=True, text=True, timeout=60)
@@ -173,7 +207,7 @@ class ClusterTopology(Topology):
                    lambda: all("cluster_state:ok" in self.cli(p, "CLUSTER", "INFO") for p in self.node_ports), timeout=30)
 
     def _cluster_node(self, name, port):
-        self._data_node(name, port, ["--cluster-enabled", "yes",
+        self._data_node(name, port, [*(["--tls-cluster", "yes"] if self.tls else []), "--cluster-enabled", "yes",
                                      "--cluster-config-file", os.path.join(self.dir, name, "nodes.conf"),
                                      "--cluster-node-timeout", "2000"])
 
@@ -182,7 +216,7 @@ class ClusterTopology(Topology):
         port = free_cluster_port()
         name = f"node{len(self.node_ports)}"
         self._cluster_node(name, port)
-        subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, "--cluster", "add-node",
+        subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, *self.cli_tls_args(), "--cluster", "add-node",
                         f"127.0.0.1:{port}", f"127.0.0.1:{self.node_ports[0]}"],
                        check=True, capture_output=True, text=True, timeout=60)
         self.node_ports.append(port)
@@ -196,7 +230,7 @@ class ClusterTopology(Topology):
 
     def reshard(self, to_port, slots):
         """Moves `slots` slots to the node on `to_port` (redis-cli migrates keys with MIGRATE: ASK/MOVED for clients)."""
-        out = subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, "--cluster", "reshard",
+        out = subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, *self.cli_tls_args(), "--cluster", "reshard",
                               f"127.0.0.1:{self.node_ports[0]}", "--cluster-from", "all",
                               "--cluster-to", self.node_id(to_port), "--cluster-slots", str(slots),
                               "--cluster-yes", "--cluster-pipeline", "10"],
@@ -248,14 +282,15 @@ class ClusterTopology(Topology):
 
     def sessiond_flags(self):
         return ["--redis-cluster", ",".join(f"127.0.0.1:{p}" for p in self.node_ports[:3]),
-                "--redis", f"redis://:{PASSWORD}@127.0.0.1/0"]
+                "--redis", f"redis://:{PASSWORD}@127.0.0.1/0", *self.sessiond_tls_flags()]
 
 
 if __name__ == "__main__":
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind not in ("sentinel", "cluster"):
-        sys.exit("usage: tests/topology/topology.py sentinel|cluster")
-    topology = SentinelTopology() if kind == "sentinel" else ClusterTopology()
+        sys.exit("usage: tests/topology/topology.py sentinel|cluster [--tls]")
+    tls = "--tls" in sys.argv[2:]
+    topology = SentinelTopology(tls=tls) if kind == "sentinel" else ClusterTopology(tls=tls)
     try:
         if kind == "sentinel":
             path = os.path.join(topology.dir, "sentinel-password")
