@@ -66,7 +66,10 @@ enum OpenAPIDocument {
       /readyz:
         get:
           operationId: getReadyz
-          summary: Readiness probe; Redis answers PING.
+          summary: Readiness probe; Redis answers PING, and ROLE says primary (outside a cluster).
+          description: |
+            Any Redis failure is 503 with Retry-After, a timeout included: refused,
+            dropped, frozen, LOADING, authentication refused, TLS failure, a replica.
           tags: [operations]
           security: []
           responses:
@@ -80,8 +83,6 @@ enum OpenAPIDocument {
               $ref: "#/components/responses/MethodNotAllowed"
             "503":
               $ref: "#/components/responses/ServiceUnavailable"
-            "504":
-              $ref: "#/components/responses/GatewayTimeout"
         head:
           operationId: headReadyz
           summary: Readiness probe without a body.
@@ -94,8 +95,6 @@ enum OpenAPIDocument {
               $ref: "#/components/responses/MethodNotAllowed"
             "503":
               $ref: "#/components/responses/ServiceUnavailable"
-            "504":
-              $ref: "#/components/responses/GatewayTimeout"
 
       /metrics:
         get:
