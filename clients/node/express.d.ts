@@ -28,6 +28,9 @@ declare namespace sessiondExpress {
     readonly client: SessiondClient;
     get(sid: string, cb: Callback<any | null>): void;
     get(sid: string): Promise<any | null>;
+    /** express-session's Store#createSession, marking the session as loaded (so set() never recreates it). */
+    createSession(req: any, sess: any): any;
+    /** Replace-only for a session loaded from the store (gone meanwhile: nothing written, no error), create-only for a new one. */
     set(sid: string, sess: any, cb: Callback): void;
     set(sid: string, sess: any): Promise<void>;
     touch(sid: string, sess: any, cb: Callback): void;

@@ -12,11 +12,43 @@
  * other languages read the same keys (`redis-cli HGET … data:userId`).
  */
 
+const { isDeepStrictEqual } = require('node:util');
 const { SessiondClient } = require('./client');
-const { NotFoundError, InvalidRequestError, NotSupportedError } = require('./errors');
+const {
+  NotFoundError,
+  InvalidRequestError,
+  NotSupportedError,
+  PreconditionFailedError,
+  UnavailableError,
+} = require('./errors');
 
 /** The daemon's id syntax; anything else is a forged or foreign cookie and never a session. */
 const ID_RE = /^[A-Za-z0-9_-]{8,128}$/;
+
+/**
+ * Marks a session object that came from the store (express-session's
+ * createSession, our get, or a save that created it), so set() writes it
+ * replace-only and a session destroyed meanwhile is never written back. A
+ * Symbol and non-enumerable: never in JSON.stringify, Object.keys, for…in or
+ * express-session's hash, so never in the stored data.
+ */
+const STORED = Symbol('sessiond.stored');
+
+/** The call met a kept-alive socket the daemon had closed (the client's own retry rule). */
+function staleSocket(err) {
+  return (
+    err instanceof UnavailableError &&
+    Boolean(err.cause && err.cause.reusedSocket) &&
+    ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(err.code)
+  );
+}
+
+function markStored(sess) {
+  if (sess && typeof sess === 'object' && Object.isExtensible(sess) && !sess[STORED]) {
+    Object.defineProperty(sess, STORED, { value: true, configurable: true });
+  }
+  return sess;
+}
 
 /**
  * Calls `cb(err, value)` from a fresh tick when given (so an exception
@@ -100,13 +132,34 @@ module.exports = function sessiondExpress(session) {
         // Written by another language: give express-session the cookie it needs, from the session's own expiry.
         sess.cookie = { originalMaxAge: s.ttl * 1000, expires: s.expires_at, httpOnly: true, path: '/' };
       }
-      return sess;
+      // A caller that gets, changes and sets this object updates the session, never recreates it.
+      return markStored(sess);
+    }
+
+    /**
+     * express-session (1.18) builds every session it loaded from the store
+     * here (inflate on each request, Session#reload, Store#load), and every
+     * new one through generate(). Marking the loaded ones is what lets set()
+     * tell "save what we loaded" (replace-only) from "save a new session"
+     * (create-only): both arrive as the same set(sid, sess) call.
+     */
+    createSession(req, sess) {
+      return markStored(super.createSession(req, sess));
     }
 
     set(sid, sess, cb) {
       return settle(this._set(sid, sess), cb);
     }
 
+    /**
+     * Never resurrects a session. A session loaded from the store is written
+     * with `If-Match: *` (replace only): if a logout destroyed it since this
+     * request loaded it, the save is dropped and `cb(null)` is called (see the
+     * README: an error would only turn the late request into a 500 for a user
+     * who is logged out anyway). A new session (generate, regenerate) is
+     * written with `If-None-Match: *` (create only): a 412 means the id is
+     * taken (a collision or a replayed id) and is an error, never an overwrite.
+     */
     async _set(sid, sess) {
       const ttl = this._ttl(sess);
       if (typeof ttl === 'number' && ttl <= 0) {
@@ -118,7 +171,52 @@ module.exports = function sessiondExpress(session) {
       const data = JSON.parse(JSON.stringify(sess));
       const options = { ttl };
       if (typeof this.user === 'function') options.user = this.user(sess) || null;
-      await this.client.replace(sid, data, options);
+      if (sess && sess[STORED]) {
+        try {
+          await this.client.replace(sid, data, { ...options, ifMatch: '*' });
+        } catch (err) {
+          // 412 (no session to replace), or 404: destroyed meanwhile. It stays destroyed.
+          if (err instanceof PreconditionFailedError || err instanceof NotFoundError) return;
+          throw err;
+        }
+        return;
+      }
+      try {
+        await this._create(sid, data, options);
+      } catch (err) {
+        if (err instanceof PreconditionFailedError) {
+          throw new PreconditionFailedError(
+            `session ${sid} already exists: a new session is only ever created, never written over ` +
+              '(an id collision, or a new session saved under an id in use)',
+            { status: err.status, title: err.title, detail: err.detail, cause: err },
+          );
+        }
+        throw err;
+      }
+      // Stored now: a second save in the same request (req.session.save(), then express-session's own) replaces.
+      markStored(sess);
+    }
+
+    /**
+     * A create-only PUT. The client never repeats one (had it landed, the
+     * repeat would be a 412), so this store does, once, when it met a stale
+     * kept-alive socket, as the client does for upserts; a 412 then is our
+     * own first attempt only if the stored data is exactly ours.
+     */
+    async _create(sid, data, options) {
+      try {
+        await this.client.replace(sid, data, { ...options, ifNoneMatch: '*' });
+        return;
+      } catch (err) {
+        if (!staleSocket(err)) throw err;
+      }
+      try {
+        await this.client.replace(sid, data, { ...options, ifNoneMatch: '*' });
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        const stored = await this.client.get(sid, { touch: false }).catch(() => null);
+        if (!stored || !isDeepStrictEqual(stored.data, data)) throw err;
+      }
     }
 
     touch(sid, sess, cb) {

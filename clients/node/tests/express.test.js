@@ -130,6 +130,16 @@ test('the client directly: log out everywhere else', async () => {
   }
 });
 
+/** Lets a test hold a request after express-session loaded its session, and let it go. */
+const gates = new Map();
+function gate(name) {
+  const g = {};
+  g.entered = new Promise((resolve) => (g.enter = resolve));
+  g.released = new Promise((resolve) => (g.release = resolve));
+  gates.set(name, g);
+  return g;
+}
+
 /** The same counter on express-session's flow with SessiondStore. */
 function storeApp() {
   const app = express();
@@ -140,6 +150,15 @@ function storeApp() {
     res.json({ views: req.session.views });
   });
   app.get('/peek', (req, res) => res.json({ views: req.session.views || 0 }));
+  // A slow request: its session is loaded, then it waits (for the test), then changes the session.
+  app.get('/slow', async (req, res) => {
+    const g = gates.get(req.query.gate);
+    g.enter();
+    await g.released;
+    req.session.views = (req.session.views || 0) + 100;
+    req.session.slow = true;
+    res.json({ views: req.session.views });
+  });
   app.post('/login', (req, res, next) => {
     const views = req.session.views;
     req.session.regenerate((err) => {
@@ -196,5 +215,48 @@ test('the Store under express-session: counter, touch on unchanged requests, reg
     forger.close();
   } finally {
     b.close();
+  }
+});
+
+test('a logout (or a login) while a slower request on the same cookie runs: the old session stays gone', async () => {
+  for (const [i, end] of ['/logout', '/login'].entries()) {
+    const b = new Browser(base(viaStore));
+    try {
+      assert.equal((await b.get('/views')).json.views, 1);
+      const sid = decodeURIComponent(b.jar.get('connect.sid'));
+      assert.equal(redis('EXISTS', `sessiond:session:${sid}`), '1');
+
+      const g = gate(`race-${process.pid}-${i}`);
+      const slow = b.get(`/slow?gate=race-${process.pid}-${i}`); // same cookie
+      await g.entered; // express-session has loaded the session for the slow request
+      const res = await b.post(end, { user: 'dee' }); // destroy / regenerate, in another request
+      assert.ok(res.status === 204 || res.status === 200, `${end}: ${res.status}`);
+      assert.equal(redis('EXISTS', `sessiond:session:${sid}`), '0', `${end} destroyed it`);
+      const fresh = end === '/login' ? decodeURIComponent(b.jar.get('connect.sid')) : null;
+
+      g.release(); // the slow request now saves its changed session
+      const late = await slow;
+      assert.equal(late.status, 200, 'the late save is not an error for the user');
+      assert.equal(late.json.views, 101);
+      assert.equal(redis('EXISTS', `sessiond:session:${sid}`), '0', 'the late save did not bring it back');
+      assert.equal(await client.exists(sid), false);
+
+      if (fresh) {
+        // The session made at login is the only one, without the slow request's change.
+        const s = await client.get(fresh);
+        assert.equal(s.data.userId, 'dee');
+        assert.equal(s.data.slow, undefined);
+        await client.delete(fresh);
+      }
+      // The late response may set the dead id as the cookie again; it is not adopted.
+      b.jar.set('connect.sid', encodeURIComponent(sid));
+      assert.equal((await b.get('/views')).json.views, 1);
+      const issued = decodeURIComponent(b.jar.get('connect.sid'));
+      assert.notEqual(issued, sid);
+      assert.equal(redis('EXISTS', `sessiond:session:${sid}`), '0');
+      await client.delete(issued);
+    } finally {
+      b.close();
+    }
   }
 });

@@ -173,3 +173,19 @@ test('an idempotent request on a socket the daemon had closed is retried once, o
     await client.delete(id);
   });
 });
+
+test('the Store saves a new session (create-only, never repeated by the client) over a socket the daemon had closed', async () => {
+  const session = require('./support/express-session-lite');
+  const SessiondStore = require('sessiond/express')(session);
+  await withStaleSocket(async (client) => {
+    const store = new SessiondStore({ client });
+    const sid = newId();
+    const sess = new session.Session({ sessionID: sid, sessionStore: store }, { fresh: true });
+    sess.cookie = new session.Cookie({ maxAge: 60000 });
+    await store.set(sid, sess); // met the dead socket, then created once on the new daemon
+    const s = await client.get(sid, { touch: false });
+    assert.equal(s.data.fresh, true);
+    assert.equal(s.etag, '"1"', 'created once');
+    await client.delete(sid);
+  });
+});

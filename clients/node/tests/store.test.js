@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const { promisify } = require('node:util');
 
 const session = require('./support/express-session-lite');
-const { SessiondClient, UnavailableError, NotSupportedError } = require('sessiond');
+const { SessiondClient, UnavailableError, NotSupportedError, PreconditionFailedError } = require('sessiond');
 const sessiondExpress = require('sessiond/express');
 const { URL, TOKEN_URL, TOKEN, SOCKET, redis, newId, freePort, startDaemon } = require('./support/env');
 
@@ -28,6 +28,11 @@ function expressSession(sid, data, cookieOptions = { maxAge: 60000 }) {
   const sess = new session.Session(req, data);
   sess.cookie = new session.Cookie(cookieOptions);
   return sess;
+}
+
+/** A session as express-session inflates it from the store (Store#load: get, then createSession). */
+function loaded(s, sid) {
+  return promisify(s.load).call(s, sid);
 }
 
 /** Calls store[method](...args, cb) and resolves with [err, value], as express-session would see them. */
@@ -110,7 +115,10 @@ test('a browser-session cookie (no maxAge) gets the store ttl, else the daemon d
   await promisify(withTtl.set).call(withTtl, sid2, expressSession(sid2, { a: 1 }, {}));
   assert.equal((await client.getExpiry(sid2)).ttl, 321);
   const withFn = new SessiondStore({ client, ttl: (sess) => sess.a * 100 });
-  await promisify(withFn.set).call(withFn, sid2, expressSession(sid2, { a: 2 }, {}));
+  const again = await loaded(withFn, sid2);
+  again.a = 2;
+  again.cookie = new session.Cookie({});
+  await promisify(withFn.set).call(withFn, sid2, again);
   assert.equal((await client.getExpiry(sid2)).ttl, 200);
   await client.delete(sid);
   await client.delete(sid2);
@@ -125,13 +133,97 @@ test('a session saved with an expired cookie is removed, not stored', async () =
   assert.equal(await client.exists(sid), false);
 });
 
-test('set replaces the whole session: keys removed from it disappear', async () => {
+test('saving a loaded session replaces its data: changed keys change, removed keys disappear', async () => {
   const sid = newId();
   await promisify(store.set).call(store, sid, expressSession(sid, { a: 1, b: 2 }));
-  await promisify(store.set).call(store, sid, expressSession(sid, { b: 3 }));
-  assert.deepEqual(Object.keys((await client.get(sid)).data).sort(), ['b', 'cookie']);
+  const sess = await loaded(store, sid);
+  delete sess.a;
+  sess.b = 3;
+  sess.c = { nested: true };
+  const [err] = await call(store, 'set', sid, sess);
+  assert.equal(err, null);
+  assert.deepEqual(Object.keys((await client.get(sid)).data).sort(), ['b', 'c', 'cookie']);
+  assert.equal(redis('HGET', key(sid), 'data:b'), '3');
+  assert.equal(redis('HGET', key(sid), 'data:c'), '{"nested":true}');
   assert.equal(redis('HEXISTS', key(sid), 'data:a'), '0');
+  // The mark that says "loaded" is not data: no key for it in Redis or in the session's own keys.
+  assert.deepEqual(Object.keys(sess).sort(), ['b', 'c', 'cookie']);
+  assert.deepEqual(redis('HKEYS', key(sid)).split('\n').filter((f) => f.startsWith('data:')).sort(), [
+    'data:b',
+    'data:c',
+    'data:cookie',
+  ]);
   await client.delete(sid);
+});
+
+test('a loaded session destroyed before it is saved stays destroyed (a save racing a logout)', async () => {
+  const other = new SessiondStore({ client: new SessiondClient(URL) }); // another process's store
+  try {
+    for (const destroyElsewhere of [(sid) => client.delete(sid), (sid) => promisify(other.destroy).call(other, sid)]) {
+      const sid = newId();
+      await promisify(store.set).call(store, sid, expressSession(sid, { userId: 'ann', views: 1 }));
+      const sess = await loaded(store, sid); // the slow request loads it…
+      await destroyElsewhere(sid); // …a logout destroys it…
+      assert.equal(redis('EXISTS', key(sid)), '0');
+      sess.views = 2;
+      const [err] = await call(store, 'set', sid, sess); // …and the slow request saves.
+      assert.equal(err, null, 'nothing to report: the user is logged out, the save is dropped');
+      assert.equal(redis('EXISTS', key(sid)), '0', 'the save did not bring the session back');
+      assert.equal(await client.exists(sid), false);
+      assert.equal((await call(store, 'get', sid))[1], null);
+      // Its later touch does not bring it back either.
+      assert.equal((await call(store, 'touch', sid, sess))[0], null);
+      assert.equal(redis('EXISTS', key(sid)), '0');
+    }
+  } finally {
+    other.client.close();
+  }
+});
+
+test('a session from get(), changed and set, is replaced, never recreated', async () => {
+  const sid = newId();
+  await promisify(store.set).call(store, sid, expressSession(sid, { n: 1 }));
+  const got = await store.get(sid);
+  got.n = 2;
+  await store.set(sid, got);
+  assert.equal(redis('HGET', key(sid), 'data:n'), '2');
+  await client.delete(sid);
+  got.n = 3;
+  await store.set(sid, got);
+  assert.equal(redis('EXISTS', key(sid)), '0');
+});
+
+test('a new session is created create-only: an id already in use is an error, never overwritten', async () => {
+  const sid = newId();
+  const [err] = await call(store, 'set', sid, expressSession(sid, { fresh: 1 }));
+  assert.equal(err, null);
+  assert.equal(redis('HGET', key(sid), 'data:fresh'), '1');
+  assert.equal(redis('HGET', key(sid), 'meta:version'), '1', 'created, not replaced');
+
+  // Another new session (a collision, a replayed id) under the same id.
+  const [dup] = await call(store, 'set', sid, expressSession(sid, { intruder: true }));
+  assert.ok(dup instanceof PreconditionFailedError, `${dup}`);
+  assert.equal(dup.status, 412);
+  assert.match(dup.message, /already exists/);
+  assert.equal(redis('HGET', key(sid), 'data:fresh'), '1', 'the existing session is untouched');
+  assert.equal(redis('HEXISTS', key(sid), 'data:intruder'), '0');
+  assert.equal(redis('HGET', key(sid), 'meta:version'), '1');
+  await client.delete(sid);
+});
+
+test('a new session saved twice in one request: the first save creates, the second replaces', async () => {
+  const sid = newId();
+  const sess = expressSession(sid, { step: 1 });
+  await promisify(store.set).call(store, sid, sess);
+  sess.step = 2;
+  const [err] = await call(store, 'set', sid, sess);
+  assert.equal(err, null);
+  assert.equal(redis('HGET', key(sid), 'data:step'), '2');
+  // Once created it is a stored session: destroyed meanwhile, it stays destroyed.
+  await client.delete(sid);
+  sess.step = 3;
+  assert.equal((await call(store, 'set', sid, sess))[0], null);
+  assert.equal(redis('EXISTS', key(sid)), '0');
 });
 
 test('touch slides the TTL to cookie.maxAge without rewriting the data', async () => {
@@ -163,10 +255,14 @@ test('touch without a ttl of its own slides the session by the ttl it was stored
 });
 
 test('touch of a session deleted meanwhile is quiet and does not bring it back', async () => {
-  const sid = newId();
-  const [err] = await call(store, 'touch', sid, expressSession(sid, { a: 1 }));
-  assert.equal(err, null);
-  assert.equal(await client.exists(sid), false);
+  // With a cookie maxAge (PUT …/expiry, 404) and without (HEAD ?touch=true, 404).
+  for (const cookie of [{ maxAge: 60000 }, {}]) {
+    const sid = newId();
+    const [err] = await call(store, 'touch', sid, expressSession(sid, { a: 1 }, cookie));
+    assert.equal(err, null);
+    assert.equal(await client.exists(sid), false);
+    assert.equal(redis('EXISTS', key(sid)), '0');
+  }
 });
 
 test('disableTouch leaves the TTL alone', async () => {
@@ -198,7 +294,9 @@ test('the user option makes the session findable per user (log out everywhere)',
   await promisify(owned.set).call(owned, b, expressSession(b, { userId: user }));
   assert.deepEqual((await client.userSessions(user)).map((s) => s.id).sort(), [a, b].sort());
   // Logging out in one session (userId gone) removes the owner.
-  await promisify(owned.set).call(owned, b, expressSession(b, {}));
+  const sb = await loaded(owned, b);
+  delete sb.userId;
+  await promisify(owned.set).call(owned, b, sb);
   assert.equal((await client.get(b)).user, null);
   assert.equal(await client.deleteUserSessions(user), 1);
   assert.equal(await client.exists(a), false);
