@@ -391,3 +391,17 @@ test('clear drops every session under the daemon prefix, and only those', async 
     await d.stop();
   }
 });
+
+test('a session reloaded by req.session.reload() (get, then createSession) is saved replace-only too', async () => {
+  const sid = newId();
+  await promisify(store.set).call(store, sid, expressSession(sid, { r: 1 }));
+  const req = { sessionID: sid, sessionStore: store };
+  store.createSession(req, await store.get(sid));
+  await client.setKey(sid, 'r', 2); // changed by another request
+  await promisify(req.session.reload).call(req.session);
+  assert.equal(req.session.r, 2, 'reload read the stored data');
+  await client.delete(sid);
+  req.session.r = 3;
+  assert.equal((await call(req.session, 'save'))[0], null);
+  assert.equal(redis('EXISTS', key(sid)), '0', 'not recreated');
+});
