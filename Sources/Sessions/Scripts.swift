@@ -93,7 +93,9 @@ enum Scripts {
     }
 
     /// GET / HEAD / GET expiry / GET data key.
-    /// ARGV: touch, maxlife_ms, user_prefix, id, mode (all|meta|field), field, repair.
+    /// ARGV: touch, maxlife_ms, user_prefix, id, mode (all|meta|field), field, repair,
+    ///       touch_interval_ms (`--touch-interval`: slide only when that moves the expiry
+    ///       later by more than this; 0: always).
     /// Reply: {1, now, pttl, meta (HMGET order) or false, HGETALL | field value}.
     /// `repair` (after a fast read touched with an outdated ttl, see `SessionStore`)
     /// also puts a fixed expiry back.
@@ -124,11 +126,17 @@ enum Scripts {
       if not m then return {0} end
     end
     local pttl
+    local interval = tonumber(ARGV[8])
     if ARGV[1] == '1' and not m[3] then
       local at = expiry_at(tonumber(m[1]), tonumber(m[2]), nil, maxlife, now)
-      redis.call('PEXPIREAT', key, int(at))
-      if m[4] then index_extend(ARGV[3], m[4], ARGV[4], at, now) end
-      pttl = at - now
+      local current = interval > 0 and redis.call('PTTL', key) or -1
+      if current >= 0 and at - (now + current) <= interval then
+        pttl = current
+      else
+        redis.call('PEXPIREAT', key, int(at))
+        if m[4] then index_extend(ARGV[3], m[4], ARGV[4], at, now) end
+        pttl = at - now
+      end
     elseif ARGV[7] == '1' and m[3] then
       local at = expiry_at(tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), maxlife, now)
       redis.call('PEXPIREAT', key, int(at))

@@ -8,18 +8,24 @@ public struct SessionConfiguration: Sendable {
     public var maxLifetime: Int?
     /// false with `--no-touch-on-read`.
     public var touchOnRead: Bool
+    /// `--touch-interval`, seconds: a read slides the TTL only when that moves the
+    /// expiry later by more than this, so most reads of a busy session write
+    /// nothing to Redis (no AOF entry, no replication). 0: every read slides.
+    public var touchInterval: Int
     public var limits: SessionLimits
 
     public init(keyPrefix: String = "sessiond:", defaultTTL: Int = 1_209_600, maxLifetime: Int? = nil,
-                touchOnRead: Bool = true, limits: SessionLimits = SessionLimits()) {
+                touchOnRead: Bool = true, touchInterval: Int = 0, limits: SessionLimits = SessionLimits()) {
         self.keyPrefix = keyPrefix
         self.defaultTTL = defaultTTL
         self.maxLifetime = maxLifetime
         self.touchOnRead = touchOnRead
+        self.touchInterval = touchInterval
         self.limits = limits
     }
 
     var maxLifetimeMilliseconds: Int { (maxLifetime ?? 0) * 1000 }
+    var touchIntervalMilliseconds: Int64 { Int64(touchInterval) * 1000 }
 }
 
 /// Limits of §1, each a flag. Breaking `maxBodyBytes` is 413; any other, 400.

@@ -206,6 +206,10 @@ public final class SessionStore: Sendable {
                      _ completion: @escaping @Sendable (ReadResult) -> Void) {
         if maxlife == 0 && (mode == .everything || mode == .metadata) {
             if !touch { return fastRead(id, mode: mode, touchTTL: nil, on: loop, completion) }
+            if configuration.touchInterval > 0, hints.hint(of: id) != .script {
+                // Read and PTTL; slide (atomically, in Lua) only when the interval is up.
+                return fastRead(id, mode: mode, touchTTL: nil, slideAfterInterval: true, on: loop, completion)
+            }
             switch hints.hint(of: id) {
             case .ttl(let ttl):
                 return fastRead(id, mode: mode, touchTTL: ttl, on: loop, completion)
@@ -236,6 +240,7 @@ public final class SessionStore: Sendable {
             call.append(bytes: KeyLayout.dataField(k))
         }
         call.append(repair ? "1" : "0")
+        call.append(Int(configuration.touchIntervalMilliseconds))
         return run(call, on: loop) { r in
             if r.first?.int == 0 { self.hints.forget(id) }
             try Self.check(r.first?.int)
@@ -267,8 +272,11 @@ public final class SessionStore: Sendable {
         case stale
     }
 
-    private func fastRead(_ id: String, mode: ReadMode, touchTTL: Int?, on loop: EventLoop,
-                          _ completion: @escaping @Sendable (ReadResult) -> Void) {
+    /// `slideAfterInterval` (`--touch-interval`): no touch in the MULTI; a session
+    /// whose expiry is more than the interval behind a full slide goes on to the Lua
+    /// read, which slides it atomically. Most reads of a busy session stop at PTTL.
+    private func fastRead(_ id: String, mode: ReadMode, touchTTL: Int?, slideAfterInterval: Bool = false,
+                          on loop: EventLoop, _ completion: @escaping @Sendable (ReadResult) -> Void) {
         let key = layout.session(id)
         let sent = NIODeadline.now()
         // Redis's time from the clock estimate when there is a fresh one; else
@@ -310,6 +318,8 @@ public final class SessionStore: Sendable {
                 return completion(.failure(error))
             }
             switch outcome {
+            case .found(let s) where slideAfterInterval && Self.slideIsDue(s, interval: self.configuration.touchIntervalMilliseconds):
+                self.scriptRead(id, mode: mode, touch: true, repair: false, on: loop).whenComplete(completion)
             case .found(let s):
                 // A touch that used the hint just confirmed it; only a read without one teaches anything.
                 if touchTTL == nil { self.hints.remember(s) }
@@ -321,6 +331,15 @@ public final class SessionStore: Sendable {
                 self.scriptRead(id, mode: mode, touch: true, repair: true, on: loop).whenComplete(completion)
             }
         }
+    }
+
+    /// Whether a read should slide `s` under `--touch-interval`: a full slide would move
+    /// its expiry later by more than the interval. A fixed expiry never slides; a
+    /// session with a user slides in Lua, which also extends its index.
+    static func slideIsDue(_ s: Session, interval: Int64) -> Bool {
+        guard s.fixedExpiry == nil else { return false }
+        if s.user != nil { return true }
+        return Int64(s.ttl) * 1000 - s.expiresInMilliseconds > interval
     }
 
     /// Reads EXEC's reply `[TIME?, HGETALL | HMGET, PEXPIREAT | PEXPIRE | PTTL]` in
@@ -731,7 +750,7 @@ final class TTLHints: Sendable {
     /// Stored as the ttl, or 0 for "take the Lua read" (a ttl is at least 1).
     private static let script = 0
 
-    enum Hint {
+    enum Hint: Equatable {
         case ttl(Int)
         case script
         case unknown

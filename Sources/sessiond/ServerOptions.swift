@@ -64,6 +64,9 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Do not refresh a session's TTL when it is read (clients can still ask with ?touch=true).")
     var noTouchOnRead = false
 
+    @Option(help: "A read slides the TTL only when that moves the expiry later by more than this many seconds (0: every read slides).")
+    var touchInterval = 0
+
     @Option(help: "File holding the bearer token clients must send (Authorization: Bearer <token>).")
     var authTokenFile: String?
 
@@ -97,7 +100,7 @@ struct ServerOptions: ParsableArguments {
     /// The names that `SESSIOND_*` variables and config-file lines map onto.
     static let optionNames = [
         "listen", "redis", "redis-tls-ca", "redis-tls-cert", "redis-tls-key", "redis-cluster", "redis-sentinel", "sentinel-master", "sentinel-username", "sentinel-password-file",
-        "min-replicas-ack", "key-prefix", "default-ttl", "max-lifetime", "auth-token-file", "redis-timeout",
+        "min-replicas-ack", "key-prefix", "default-ttl", "max-lifetime", "touch-interval", "auth-token-file", "redis-timeout",
         "max-body-bytes", "max-depth", "max-keys", "min-ttl", "max-ttl", "threads", "log-level", "log-format",
     ]
     static let flagNames = ["no-touch-on-read", "redis-tls"]
@@ -108,6 +111,7 @@ struct ServerOptions: ParsableArguments {
         guard minTTL >= 1, maxTTL >= minTTL else { throw ValidationError("--min-ttl must be ≥ 1 and ≤ --max-ttl") }
         guard (minTTL...maxTTL).contains(defaultTTL) else { throw ValidationError("--default-ttl must lie within --min-ttl…--max-ttl") }
         if let m = maxLifetime, m < 1 { throw ValidationError("--max-lifetime must be ≥ 1 second") }
+        guard (0...maxTTL).contains(touchInterval) else { throw ValidationError("--touch-interval must be 0 (off) to --max-ttl seconds") }
         guard maxBodyBytes >= 64, maxDepth >= 1, maxKeys >= 1 else { throw ValidationError("limits must be positive (--max-body-bytes ≥ 64)") }
         guard (0...1024).contains(threads) else { throw ValidationError("--threads must be 0 (automatic) to 1024") }
         guard !keyPrefix.isEmpty else { throw ValidationError("--key-prefix must not be empty") }
@@ -230,6 +234,7 @@ struct ServerOptions: ParsableArguments {
     var sessions: SessionConfiguration {
         SessionConfiguration(
             keyPrefix: keyPrefix, defaultTTL: defaultTTL, maxLifetime: maxLifetime, touchOnRead: !noTouchOnRead,
+            touchInterval: touchInterval,
             limits: SessionLimits(maxBodyBytes: maxBodyBytes, maxDepth: maxDepth, maxKeys: maxKeys, ttlRange: minTTL...maxTTL))
     }
 
