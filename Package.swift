@@ -3,6 +3,8 @@ import PackageDescription
 
 // One job per target, each importing only the one below it:
 // CHiredis (C) → Redis (client on SwiftNIO) → Sessions (domain) → HTTPFront → sessiond.
+// The executable is the one exception: it builds the Redis client from the flags and
+// hands it to the store. HTTPFront never sees a Redis type (errors arrive as SessionError).
 
 // Release builds skip Swift's run-time exclusivity checks: perf put them (swift_beginAccess,
 // AccessSet::insert, the TLS lookups behind them) at about 10% of the CPU of a session read,

@@ -2,7 +2,6 @@ import Logging
 import Metrics
 import NIOCore
 import NIOHTTP1
-import Redis
 import Sessions
 import Synchronization
 
@@ -157,7 +156,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Errors before routing
 
     private func rejectTooLarge(context: ChannelHandlerContext) {
-        let problem = Problem(SessionError.tooLarge(limit: app.maxBodyBytes))
+        let problem = Problem.tooLarge(limit: app.maxBodyBytes)
         reject(context: context, status: problem.status, detail: problem.detail)
     }
 
@@ -512,6 +511,6 @@ enum SessionTag {
     private static let salt = (0..<16).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
 
     static func of(_ id: Substring) -> String {
-        String(SHA1.hex(Array((salt + id).utf8)).prefix(12))
+        SessionID.logTag(salt + id)
     }
 }

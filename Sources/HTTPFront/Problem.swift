@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import Redis
 import Sessions
 
 /// RFC 9457 problem details, and the one place where errors become statuses.
@@ -31,70 +30,58 @@ struct Problem: Error {
         return Response(status: status, headers: headers, body: body)
     }
 
-    /// Every error a route can meet, mapped to its status.
+    /// Every error a route can meet, mapped to its status. Redis never shows
+    /// here: the domain has already said what its failure means.
     init(_ error: Error) {
         switch error {
         case let p as Problem:
             self = p
         case let e as SessionError:
             self = Problem(session: e)
-        case let e as RedisError:
-            self = Problem(redis: e)
         default:
             self = Problem(.internalServerError, "internal error")
         }
     }
 
-    private init(session error: SessionError) {
-        switch error {
-        case .invalid(let detail): self.init(.badRequest, detail)
-        case .tooLarge(let limit): self.init(.payloadTooLarge, "request body is larger than \(limit) bytes")
-        case .sessionNotFound: self.init(.notFound, "session not found")
-        case .keyNotFound: self.init(.notFound, "key not found in session")
-        case .preconditionFailed: self.init(.preconditionFailed, "precondition failed: the session does not match If-Match / If-None-Match")
-        case .redis(let e): self.init(redis: e)
-        }
+    /// 413: the body is larger than `--max-body-bytes` (sent before routing).
+    static func tooLarge(limit: Int) -> Problem {
+        Problem(.payloadTooLarge, "request body is larger than \(limit) bytes")
     }
 
     private static var retryAfter: HTTPHeaders { ["Retry-After": "1"] }
+
+    private init(session error: SessionError) {
+        switch error {
+        case .invalid(let detail): self.init(.badRequest, detail)
+        case .sessionNotFound: self.init(.notFound, "session not found")
+        case .keyNotFound: self.init(.notFound, "key not found in session")
+        case .preconditionFailed: self.init(.preconditionFailed, "precondition failed: the session does not match If-Match / If-None-Match")
+        case .timeout:
+            self.init(.gatewayTimeout, "Redis did not answer within the timeout", headers: Self.retryAfter)
+        case .notReplicated:
+            // Not acknowledged: the write may or may not survive a failover, so no 2xx.
+            self.init(.serviceUnavailable, "\(error); it may not survive a failover, retry", headers: Self.retryAfter)
+        case .unavailable(let reason, _):
+            // The cause (addresses, errno) goes to the log, not to clients.
+            self.init(.serviceUnavailable, "\(reason); retry later", headers: Self.retryAfter)
+        case .outOfMemory:
+            // Documented: Redis is full (maxmemory with noeviction); nothing was written.
+            self.init(.insufficientStorage, "Redis is out of memory; nothing was written", headers: Self.retryAfter)
+        case .storeFailed(let detail):
+            self.init(.internalServerError, detail)
+        }
+    }
 
     /// `/readyz`'s failure: "not ready" is 503 whatever went wrong, a timeout
     /// included (load balancers, Kubernetes and the contract's clients read
     /// 503 as "send traffic elsewhere"); the detail names the kind of failure.
     init(notReady error: Error) {
         let reason: String
-        switch error {
-        case SessionError.redis(.timeout): reason = "Redis did not answer PING within the timeout"
-        case SessionError.redis(.notPrimary(let role)):
-            reason = "Redis is \(role == "slave" ? "a replica" : "'\(role)'"), not a primary: it would refuse writes"
-        case SessionError.redis(let e) where e.serverCode != nil: reason = "Redis answered \(e.serverCode!)"
-        default: reason = "Redis is unreachable"
+        switch SessionError.from(error) {
+        case .timeout: reason = "Redis did not answer PING within the timeout"
+        case .unavailable(let r, _): reason = r
+        case let other: reason = "\(other)"
         }
         self.init(.serviceUnavailable, "not ready: \(reason)", headers: Self.retryAfter)
-    }
-
-    private init(redis error: RedisError) {
-        switch error {
-        case .timeout:
-            self.init(.gatewayTimeout, "Redis did not answer within the timeout", headers: Self.retryAfter)
-        case .notReplicated:
-            // Not acknowledged: the write may or may not survive a failover, so no 2xx.
-            self.init(.serviceUnavailable, "\(error); it may not survive a failover, retry", headers: Self.retryAfter)
-        case .connectionUnavailable, .shutdown, .protocolError, .notPrimary:
-            // The cause (addresses, errno) goes to the log, not to clients.
-            self.init(.serviceUnavailable, "Redis is unavailable; retry later", headers: Self.retryAfter)
-        case .server:
-            switch error.serverCode {
-            case "OOM":
-                // Documented: Redis is full (maxmemory with noeviction); nothing was written.
-                self.init(.insufficientStorage, "Redis is out of memory; nothing was written", headers: Self.retryAfter)
-            case "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOAUTH", "NOPERM", "WRONGPASS":
-                self.init(.serviceUnavailable, "\(error)", headers: Self.retryAfter)
-            default:
-                self.init(.internalServerError, "\(error)")
-            }
-        case .unexpectedReply:
-            self.init(.internalServerError, "\(error)")
-        }
     }
 }

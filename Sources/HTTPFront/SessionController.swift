@@ -3,7 +3,6 @@ import NIOCore
 import Glibc
 #endif
 import NIOHTTP1
-import Redis
 import Sessions
 
 /// The HTTP side of each route: parse and validate (bad input never reaches

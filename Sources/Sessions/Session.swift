@@ -109,7 +109,7 @@ enum Meta {
 
     static func parse(_ reply: RESPValue) throws(SessionError) -> Values {
         guard let m = reply.array, m.count == 5, let ttl = m[0].int, let created = m[1].int, let version = m[4].int else {
-            throw .redis(.unexpectedReply("session metadata: \(reply)"))
+            throw .storeFailed("session metadata: \(reply)")
         }
         return Values(ttl: Int(ttl), created: created, expiresAt: m[2].int, user: m[3].string, version: version)
     }

@@ -1,6 +1,13 @@
+import Redis
+
 /// Session ids: made by the server like Django's (32 × `[a-z0-9]`, ~165 bits
 /// from the system CSPRNG), accepted from clients as `^[A-Za-z0-9_-]{8,128}$`.
 public enum SessionID {
+    /// A short hash of a (salted) session id for logs: OWASP says log a hash, never the id.
+    public static func logTag(_ salted: String) -> String {
+        String(SHA1.hex(Array(salted.utf8)).prefix(12))
+    }
+
     private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
 
     /// A new id. `SystemRandomNumberGenerator` reads the kernel CSPRNG (getrandom(2) on Linux).

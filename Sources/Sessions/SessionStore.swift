@@ -38,7 +38,7 @@ public enum ReadMode: Sendable, Equatable {
 /// Futures complete on the event loop they were started on (the HTTP channel's).
 public final class SessionStore: Sendable {
     public let configuration: SessionConfiguration
-    public let redis: RedisClient
+    private let redis: RedisClient
     public let layout: KeyLayout
     private let hints = TTLHints()
 
@@ -59,9 +59,7 @@ public final class SessionStore: Sendable {
     /// Cluster mode: the session `id` (expiring at `at`) is in `user`'s index.
     /// `/readyz`: whether Redis can serve sessions now (`RedisClient.ready`).
     public func ready(on loop: EventLoop) -> EventLoopFuture<Void> {
-        redis.ready(on: loop).flatMapErrorThrowing { error in
-            throw SessionError.redis(error as? RedisError ?? .connectionUnavailable("\(error)"))
-        }
+        redis.ready(on: loop).domainErrors()
     }
 
     private func indexAdd(_ user: String, _ id: String, at: Int64, on loop: EventLoop) -> EventLoopFuture<Void> {
@@ -76,7 +74,7 @@ public final class SessionStore: Sendable {
         var command = RedisCommand("SREM")
         command.append(layout.user(user))
         command.append(id)
-        return redis.send(command, key: layout.user(user), on: loop, durable: true).map { _ in }
+        return redis.send(command, key: layout.user(user), on: loop, durable: true).map { _ in }.domainErrors()
     }
 
     /// Cluster mode: after a session changed, its index entries follow (new user in, old user out).
@@ -98,12 +96,12 @@ public final class SessionStore: Sendable {
         redis.run(call, on: loop) { result in
             switch result {
             case .failure(let error):
-                throw SessionError.redis(error)
+                throw SessionError(error)
             case .success(.array(let a)) where !a.isEmpty:
                 return try body(a)
             case .success(let reply):
                 if case .integer = reply { return try body([reply]) }
-                throw SessionError.redis(.unexpectedReply("\(reply)"))
+                throw SessionError.storeFailed("\(reply)")
             }
         }
     }
@@ -115,13 +113,13 @@ public final class SessionStore: Sendable {
         case -1: throw .preconditionFailed
         case -3: throw .invalid("the session would have more keys than the limit allows")
         case 1, 2: return
-        default: throw .redis(.unexpectedReply("result code \(String(describing: code))"))
+        default: throw .storeFailed("result code \(String(describing: code))")
         }
     }
 
     private static func session(id: String, _ r: [RESPValue], dataAt: Int?) throws(SessionError) -> Session {
         guard r.count >= 4, let now = r[1].int, let pttl = r[2].int else {
-            throw .redis(.unexpectedReply("session reply"))
+            throw .storeFailed("session reply")
         }
         // The hot read path sends the whole hash instead of a separate metadata array.
         let meta: Meta.Values
@@ -165,7 +163,7 @@ public final class SessionStore: Sendable {
             return run(call, on: loop).flatMap { r in
                 if r.first?.int == -2 && left > 0 { return attempt(left - 1) }
                 guard r.first?.int == 2, r.count >= 3, let now = r[1].int, let pttl = r[2].int else {
-                    return loop.makeFailedFuture(SessionError.redis(.unexpectedReply("create: \(r)")))
+                    return loop.makeFailedFuture(SessionError.storeFailed("create: \(r)"))
                 }
                 let s = Session(id: id, data: data, ttl: ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
                                 createdMilliseconds: now, user: user, version: 1, fixedExpiry: nil)
@@ -308,7 +306,7 @@ public final class SessionStore: Sendable {
                 outcome = try Self.fastReadOutcome(id: id, mode: mode, touchTTL: touchTTL, now: now, result) { s, us in
                     clock.record(seconds: s, microseconds: us, sent: sent, received: .now())
                 }
-            } catch SessionError.redis(let e) where e.serverCode == "OOM" {
+            } catch SessionError.outOfMemory {
                 // A full Redis refuses every command queued in a MULTI, even HGETALL;
                 // the Lua read (allow-oom) still reads and slides, so a full Redis
                 // refuses writes but never logs anyone out.
@@ -350,13 +348,13 @@ public final class SessionStore: Sendable {
         let r: RedisReply
         switch result {
         case .success(let reply): r = reply
-        case .failure(let e): throw .redis(e)
+        case .failure(let e): throw SessionError(e)
         }
         let now: Int64
         let fetched: Int
         if let estimated {
             guard r.kind(RedisReply.root) == .array, r.count(RedisReply.root) == 2 else {
-                throw .redis(.unexpectedReply("read transaction: \(r.value)"))
+                throw .storeFailed("read transaction: \(r.value)")
             }
             now = estimated
             fetched = r.firstChild(RedisReply.root)
@@ -364,14 +362,14 @@ public final class SessionStore: Sendable {
             let time = r.firstChild(RedisReply.root)
             guard r.kind(RedisReply.root) == .array, r.count(RedisReply.root) == 3, r.kind(time) == .array,
                   r.count(time) == 2, let seconds = r.int(time + 1), let micros = r.int(time + 2) else {
-                throw .redis(.unexpectedReply("read transaction: \(r.value)"))
+                throw .storeFailed("read transaction: \(r.value)")
             }
             sampled(seconds, micros)
             now = seconds * 1000 + micros / 1000
             fetched = r.next(time)
         }
         guard r.kind(fetched) == .array, let third = r.int(r.next(fetched)) else {
-            throw .redis(.unexpectedReply("read transaction: \(r.value)"))
+            throw .storeFailed("read transaction: \(r.value)")
         }
         let meta: Meta.Values
         var hash: HashData? = nil
@@ -547,7 +545,7 @@ public final class SessionStore: Sendable {
                 guard r.count == 4, let now = r[1].int, case .array(var meta) = r[2], meta.count == 5,
                       let version = meta[4].int, let ttl = meta[0].int, let created = meta[1].int,
                       case .array(let hash) = r[3] else {
-                    return loop.makeFailedFuture(SessionError.redis(.unexpectedReply("cycle export: \(r)")))
+                    return loop.makeFailedFuture(SessionError.storeFailed("cycle export: \(r)"))
                 }
                 var at = meta[2].int ?? now + ttl * 1000
                 if self.maxlife > 0 && created + Int64(self.maxlife) < at { at = created + Int64(self.maxlife) }
@@ -565,7 +563,7 @@ public final class SessionStore: Sendable {
                 meta[4] = .bulk(Array(String(version + 1).utf8))
                 let (expiry, newMeta) = (at, meta)
                 return self.run(copy, on: loop).flatMap { c -> EventLoopFuture<Session> in
-                    if c.first?.int == -2 { return left > 0 ? attempt(left - 1) : loop.makeFailedFuture(SessionError.redis(.server("TRYAGAIN new id taken"))) }
+                    if c.first?.int == -2 { return left > 0 ? attempt(left - 1) : loop.makeFailedFuture(SessionError.unavailable(reason: "the new id was taken, retry", cause: "cycle: new id taken")) }
                     var retire = ScriptCall(Scripts.cycleRetire, keys: [self.layout.session(id)])
                     retire.append(Int(version))
                     return self.run(retire, on: loop).flatMap { d -> EventLoopFuture<Session> in
@@ -574,9 +572,10 @@ public final class SessionStore: Sendable {
                             var drop = RedisCommand("DEL")
                             drop.append(self.layout.session(newID))
                             return self.redis.send(drop, key: self.layout.session(newID), on: loop, durable: true)
+                                .domainErrors()
                                 .flatMap { _ in
                                     left > 0 ? attempt(left - 1)
-                                        : loop.makeFailedFuture(SessionError.redis(.server("TRYAGAIN the session kept changing during cycle")))
+                                        : loop.makeFailedFuture(SessionError.unavailable(reason: "the session kept changing during cycle, retry", cause: "cycle: concurrent writes"))
                                 }
                         }
                         let s: Session
@@ -607,7 +606,7 @@ public final class SessionStore: Sendable {
         call.append(layout.sessionPrefix)
         call.append(user)
         return run(call, on: loop) { r in
-            guard let now = r.first?.int else { throw SessionError.redis(.unexpectedReply("list")) }
+            guard let now = r.first?.int else { throw SessionError.storeFailed("list") }
             var out: [Session] = []
             for entry in r.dropFirst() {
                 guard let e = entry.array, e.count == 4, let id = e[0].string, let pttl = e[1].int else { continue }
@@ -625,7 +624,7 @@ public final class SessionStore: Sendable {
     private func indexMembers(_ user: String, on loop: EventLoop) -> EventLoopFuture<[String]> {
         var command = RedisCommand("SMEMBERS")
         command.append(layout.user(user))
-        return redis.send(command, key: layout.user(user), on: loop).map { $0.array?.compactMap(\.string) ?? [] }
+        return redis.send(command, key: layout.user(user), on: loop).map { $0.array?.compactMap(\.string) ?? [] }.domainErrors()
     }
 
     private func clusterSessions(ofUser user: String, on loop: EventLoop) -> EventLoopFuture<[Session]> {
@@ -682,10 +681,7 @@ public final class SessionStore: Sendable {
                 Self.deleteAll(matching: patterns, on: node, redis: redis, loop: loop)
             }
             return EventLoopFuture.whenAllSucceed(counts, on: loop).map { $0.reduce(0, +) }
-        }.flatMapErrorThrowing { error in
-            if let e = error as? SessionError { throw e }
-            throw SessionError.redis(error as? RedisError ?? .unexpectedReply("\(error)"))
-        }
+        }.domainErrors()
     }
 
     private static func deleteAll(matching patterns: [String], on node: RedisNode, redis: RedisClient,
@@ -699,7 +695,7 @@ public final class SessionStore: Sendable {
             cmd.append("1000")
             return redis.send(cmd, to: node, on: loop).flatMap { reply -> EventLoopFuture<Int> in
                 guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else {
-                    return loop.makeFailedFuture(SessionError.redis(.unexpectedReply("SCAN: \(reply)")))
+                    return loop.makeFailedFuture(SessionError.storeFailed("SCAN: \(reply)"))
                 }
                 let unlinked: EventLoopFuture<Int>
                 if keys.isEmpty {
