@@ -79,7 +79,8 @@ def _parse_session(body: bytes) -> tuple[dict, Any, Any]:
         data, end = _raw_decode(text, start)
         ttl, user = _TTL.match(text, end), _USER.search(text, end)
         if ttl is not None and user is not None:
-            return data, int(ttl.group(1)), json.loads(user.group(1))
+            u = user.group(1)
+            return data, int(ttl.group(1)), None if u == "null" else u[1:-1] if "\\" not in u else json.loads(u)
     doc = json.loads(body)
     return doc["data"], doc.get("ttl"), doc.get("user")
 

@@ -230,3 +230,15 @@ def test_non_string_keys_are_saved_as_json_names_them(session, sd):
     s[3] = "drei"
     s.save()  # 3 and "3" are one key in sessiond: a set, not a set and a delete
     assert sd.get(session, touch=False).data["3"] == "drei"
+
+
+def test_session_answers_are_parsed_in_any_layout():
+    from sessiond._delta import _parse_session, data_of, same
+
+    fast = b'{"id":"abcdefgh12","data":{"a":[1,{"b":"}"}]},"ttl":60,"expires_in":5,"user":"b\\"ob","device":null}'
+    assert data_of(fast) == {"a": [1, {"b": "}"}]}
+    assert _parse_session(fast) == ({"a": [1, {"b": "}"}]}, 60, 'b"ob')
+    other = b'{"data": {"x": 1}, "user": null, "id": "abcdefgh12", "ttl": 9}'  # another order, spaces
+    assert data_of(other) == {"x": 1} and _parse_session(other) == ({"x": 1}, 9, None)
+    assert same({"a": [1, 2]}, {"a": [1, 2]}) and not same(1, True) and not same(1, 1.0)
+    assert not same([1, 2], (1, 2)) and not same({"a": 1}, {"a": 1, "b": 2})
