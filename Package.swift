@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            resources: [.embedInCode("openapi.yaml")],
             swiftSettings: releaseSettings
         ),
         .executableTarget(
