@@ -257,15 +257,6 @@ struct SessionController: Sendable {
     }
 }
 
-extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return s
-    }
-}
-
 enum Clock {
     static func nowMilliseconds() -> Int64 {
         var ts = timespec()

@@ -1,20 +1,6 @@
 import Metrics
 import NIOCore
 
-/// Writes RESP-encoded commands, decodes replies with hiredis's reader, and
-/// matches replies to requests first-in-first-out, so any number of commands
-/// can be in flight on one connection (pipelining).
-///
-/// Commands arrive through `enqueue` (called on the loop by `RedisConnection`,
-/// not through the pipeline: no boxing per command) and are encoded into one
-/// buffer that is written and flushed once per event-loop tick, so requests
-/// from every HTTP connection on the loop share one `write(2)` to Redis.
-///
-/// Timeouts: replies come back in order, so the oldest request has the earliest
-/// deadline. One timer watches it and is only re-armed when it fires; when the
-/// oldest deadline has passed, the connection is declared unresponsive: every
-/// pending request fails with `.timeout` and the channel is closed (a
-/// connection that failed is never reused, as in hiredis).
 /// What one promise waits for: a command's reply, or a transaction's EXEC reply.
 enum Outgoing: Sendable {
     case command(RedisCommand)
@@ -42,6 +28,20 @@ enum ReplyTarget: Sendable {
     }
 }
 
+/// Writes RESP-encoded commands, decodes replies with hiredis's reader, and
+/// matches replies to requests first-in-first-out, so any number of commands
+/// can be in flight on one connection (pipelining).
+///
+/// Commands arrive through `enqueue` (called on the loop by `RedisConnection`,
+/// not through the pipeline: no boxing per command) and are encoded into one
+/// buffer that is written and flushed once per event-loop tick, so requests
+/// from every HTTP connection on the loop share one `write(2)` to Redis.
+///
+/// Timeouts: replies come back in order, so the oldest request has the earliest
+/// deadline. One timer watches it and is only re-armed when it fires; when the
+/// oldest deadline has passed, the connection is declared unresponsive: every
+/// pending request fails with `.timeout` and the channel is closed (a
+/// connection that failed is never reused, as in hiredis).
 final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

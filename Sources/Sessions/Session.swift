@@ -71,7 +71,6 @@ public struct Session: Sendable, Equatable {
     public var expiresAtMilliseconds: Int64 { nowMilliseconds + expiresInMilliseconds }
 }
 
-/// The metadata fields of the hash, fetched with HMGET in this order by every script.
 /// The `data:` fields of an HGETALL reply, left in the reply's buffer.
 struct HashData: Sendable {
     let reply: RedisReply
@@ -96,6 +95,7 @@ struct HashData: Sendable {
     var byteCount: Int { reply.byteCount }
 }
 
+/// The metadata fields of the hash, fetched with HMGET in this order by every script.
 enum Meta {
     static let fields = ["meta:ttl", "meta:created", "meta:expires_at", "meta:user", "meta:version"]
 

@@ -84,54 +84,6 @@ import Testing
         #expect(throws: RedisError.self) { try reader.next() }
     }
 
-    @Test func sha1NamesScriptsLikeRedis() {
-        #expect(SHA1.hex([]) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
-        #expect(SHA1.hex(Array("abc".utf8)) == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(SHA1.hex(Array(String(repeating: "a", count: 1000).utf8)) == "291e9a6c66994949b57ba5e650361e98fc36b1ba")
-    }
-
-    @Test func scriptCallsPutKeysBeforeArguments() {
-        var call = ScriptCall(RedisScript(name: "t", source: "return 1"), keys: ["k1", "k2"])
-        call.append("a")
-        call.append(7)
-        #expect(call.command(usingSHA: true).arguments == ["EVALSHA", SHA1.hex(Array("return 1".utf8)), "2", "k1", "k2", "a", "7"])
-        #expect(call.command(usingSHA: false).arguments == ["EVAL", "return 1", "2", "k1", "k2", "a", "7"])
-    }
-}
-
-@Suite struct RedisConfigurationTests {
-    @Test func parsesTCPURLs() throws {
-        let c = try RedisConfiguration(url: "redis://alice:s%40cret@example.org:6380/3")
-        #expect(c.address == .tcp(host: "example.org", port: 6380))
-        #expect(c.username == "alice")
-        #expect(c.password == "s@cret")
-        #expect(c.database == 3)
-        #expect(!c.redactedDescription.contains("s@cret"))
-        #expect(c.redactedDescription == "redis://alice:***@example.org:6380/3")
-    }
-
-    @Test func defaultsAndPasswordOnly() throws {
-        let c = try RedisConfiguration(url: "redis://:pw@127.0.0.1")
-        #expect(c.address == .tcp(host: "127.0.0.1", port: 6379))
-        #expect(c.username == nil)
-        #expect(c.password == "pw")
-        #expect(c.database == 0)
-        let v6 = try RedisConfiguration(url: "redis://[::1]:7000/1")
-        #expect(v6.address == .tcp(host: "::1", port: 7000))
-    }
-
-    @Test func parsesUnixURLs() throws {
-        let c = try RedisConfiguration(url: "unix:///run/redis/redis.sock?db=2&password=x")
-        #expect(c.address == .unix(path: "/run/redis/redis.sock"))
-        #expect(c.database == 2)
-        #expect(c.password == "x")
-    }
-
-    @Test(arguments: ["http://x", "redis://host:notaport", "redis://host:6379/-1", "unix://relative", "redis://h:70000"])
-    func rejectsBadURLs(_ url: String) {
-        #expect(throws: RedisConfiguration.InvalidURL.self) { try RedisConfiguration(url: url) }
-    }
-
     @Test func discardedRepliesKeepOnlyErrors() throws {
         let reader = HiredisReader()
         try reader.feed(ByteBuffer(string: "+OK\r\n+QUEUED\r\n-MOVED 1 127.0.0.1:7000\r\n*2\r\n:1\r\n$1\r\na\r\n"))
