@@ -53,6 +53,16 @@ extension ByteBuffer {
         writeTimestamp(s.createdMilliseconds)
         writeStaticString("\",\"user\":")
         if let u = s.user { writeJSONString(u) } else { writeStaticString("null") }
+        writeStaticString(",\"device\":")
+        if let d = s.device { writeBytes(d) } else { writeStaticString("null") }
+        writeStaticString(",\"last_seen_at\":")
+        if let seen = s.seenMilliseconds {
+            writeInteger(UInt8(ascii: "\""))
+            writeTimestamp(seen)
+            writeInteger(UInt8(ascii: "\""))
+        } else {
+            writeStaticString("null")
+        }
         writeInteger(UInt8(ascii: "}"))
     }
 

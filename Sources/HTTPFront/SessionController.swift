@@ -180,7 +180,7 @@ struct SessionController: Sendable {
     // MARK: Helpers
 
     private func sessionResponse(_ s: Session, status: HTTPResponseStatus) -> Response {
-        var body = Response.bodyBuffer(allocator, capacity: 256 + s.dataByteCount)
+        var body = Response.bodyBuffer(allocator, capacity: 320 + s.dataByteCount + (s.device?.count ?? 0))
         body.writeSession(s)
         return .json(status, body, etag: s.version)
     }

@@ -5,7 +5,10 @@ import Redis
 /// or leave a half-done change.
 ///
 /// Shared conventions:
-/// - `m` is `HMGET key meta:ttl meta:created meta:expires_at meta:user meta:version`.
+/// - `m` is `HMGET key meta:ttl meta:created meta:expires_at meta:user meta:version
+///   meta:device meta:seen`.
+/// - `meta:seen` (unix ms) is kept only for sessions with a user or a device: set by
+///   every write and by every read that slides the TTL (`seen_now`).
 /// - Results are arrays whose first element is a code: 1 ok, 2 created,
 ///   0 no session, -1 precondition failed, -2 id taken, -3 too many keys.
 /// - Times are Redis's clock (`TIME`), so sidecars on different hosts agree.
@@ -13,8 +16,15 @@ import Redis
 ///   it lives in another slot, and `SessionStore` updates it right after.
 enum Scripts {
     static let prelude = """
-    local META = {'meta:ttl', 'meta:created', 'meta:expires_at', 'meta:user', 'meta:version'}
+    local META = {'meta:ttl', 'meta:created', 'meta:expires_at', 'meta:user', 'meta:version', 'meta:device', 'meta:seen'}
     local function int(n) return string.format('%d', n) end
+    -- A session with a user or a device records when it was last written or slid.
+    local function seen_now(key, m, now)
+      if m[4] or m[6] then
+        redis.call('HSET', key, 'meta:seen', int(now))
+        m[7] = int(now)
+      end
+    end
     local function now_ms()
       local t = redis.call('TIME')
       return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -109,14 +119,16 @@ enum Scripts {
     if ARGV[5] == 'all' then
       h = redis.call('HGETALL', key)
       if #h == 0 then return {0} end
-      m = {false, false, false, false, false}
+      m = {false, false, false, false, false, false, false}
       for i = 1, #h, 2 do
         local f = h[i]
         if f == 'meta:ttl' then m[1] = h[i + 1]
         elseif f == 'meta:created' then m[2] = h[i + 1]
         elseif f == 'meta:expires_at' then m[3] = h[i + 1]
         elseif f == 'meta:user' then m[4] = h[i + 1]
-        elseif f == 'meta:version' then m[5] = h[i + 1] end
+        elseif f == 'meta:version' then m[5] = h[i + 1]
+        elseif f == 'meta:device' then m[6] = h[i + 1]
+        elseif f == 'meta:seen' then m[7] = h[i + 1] end
       end
       if not m[1] then return {0} end
       now = now_ms()
@@ -135,6 +147,7 @@ enum Scripts {
       else
         redis.call('PEXPIREAT', key, int(at))
         if m[4] then index_extend(ARGV[3], m[4], ARGV[4], at, now) end
+        seen_now(key, m, now)
         pttl = at - now
       end
     elseif ARGV[7] == '1' and m[3] then
@@ -145,13 +158,14 @@ enum Scripts {
     else
       pttl = redis.call('PTTL', key)
     end
-    if h then return {1, now, pttl, false, h} end
+    -- The hash was read before the slide wrote meta:seen: then send the fresh metadata too.
+    if h then return {1, now, pttl, m[7] and m or false, h} end
     if ARGV[5] == 'field' then return {1, now, pttl, m, redis.call('HGET', key, ARGV[6])} end
     return {1, now, pttl, m}
     """)
 
     /// POST: create only, never overwrite.
-    /// ARGV: ttl, user or '', maxlife_ms, user_prefix, id, then field/value pairs.
+    /// ARGV: ttl, user or '', maxlife_ms, user_prefix, id, device JSON or '', then field/value pairs.
     static let create = script("create", """
     local key = KEYS[1]
     if redis.call('EXISTS', key) == 1 then return {-2} end
@@ -159,7 +173,9 @@ enum Scripts {
     local ttl = tonumber(ARGV[1])
     local args = {'meta:ttl', ARGV[1], 'meta:created', int(now), 'meta:version', '1'}
     if ARGV[2] ~= '' then args[#args + 1] = 'meta:user'; args[#args + 1] = ARGV[2] end
-    for i = 6, #ARGV do args[#args + 1] = ARGV[i] end
+    if ARGV[6] ~= '' then args[#args + 1] = 'meta:device'; args[#args + 1] = ARGV[6] end
+    if ARGV[2] ~= '' or ARGV[6] ~= '' then args[#args + 1] = 'meta:seen'; args[#args + 1] = int(now) end
+    for i = 7, #ARGV do args[#args + 1] = ARGV[i] end
     chunked('HSET', key, args)
     local at = expiry_at(ttl, now, nil, tonumber(ARGV[3]), now)
     redis.call('PEXPIREAT', key, int(at))
@@ -169,7 +185,8 @@ enum Scripts {
 
     /// PUT: replace (or create) with If-Match / If-None-Match.
     /// ARGV: if_match, if_none_match, ttl or '', user_mode (keep|clear|set), user,
-    ///       default_ttl, maxlife_ms, user_prefix, id, then field/value pairs.
+    ///       default_ttl, maxlife_ms, user_prefix, id, device_mode (keep|clear|set), device,
+    ///       then field/value pairs.
     /// Reply: {code, now, pttl, meta, previous user or false}.
     static let replace = script("replace", """
     local key = KEYS[1]
@@ -191,19 +208,26 @@ enum Scripts {
     local created = now
     local version = 1
     local fixed = nil
-    local old_user = false
+    local old_user, old_device = false, false
     if exists then
       created = tonumber(m[2])
       version = tonumber(m[5]) + 1
       if m[3] and ARGV[3] == '' then fixed = tonumber(m[3]) end
       old_user = m[4]
+      old_device = m[6]
     end
     local user = false
     if ARGV[4] == 'keep' then user = old_user elseif ARGV[4] == 'set' then user = ARGV[5] end
+    local device = false
+    if ARGV[10] == 'keep' then device = old_device elseif ARGV[10] == 'set' then device = ARGV[11] end
+    local seen = false
+    if user or device then seen = int(now) end
     local args = {'meta:ttl', int(ttl), 'meta:created', int(created), 'meta:version', int(version)}
     if user then args[#args + 1] = 'meta:user'; args[#args + 1] = user end
     if fixed then args[#args + 1] = 'meta:expires_at'; args[#args + 1] = int(fixed) end
-    for i = 10, #ARGV do args[#args + 1] = ARGV[i] end
+    if device then args[#args + 1] = 'meta:device'; args[#args + 1] = device end
+    if seen then args[#args + 1] = 'meta:seen'; args[#args + 1] = seen end
+    for i = 12, #ARGV do args[#args + 1] = ARGV[i] end
     redis.call('DEL', key)
     chunked('HSET', key, args)
     local at = expiry_at(ttl, created, fixed, maxlife, now)
@@ -213,7 +237,8 @@ enum Scripts {
     if user then index_keep(uprefix, user, id, at, now) end
     local code = 2
     if exists then code = 1 end
-    return {code, now, at - now, {int(ttl), int(created), fixed and int(fixed) or false, user, int(version)}, old_user}
+    return {code, now, at - now, {int(ttl), int(created), fixed and int(fixed) or false, user, int(version), device, seen},
+            old_user}
     """)
 
     /// PATCH, PUT/DELETE data key, DELETE data (clear).
@@ -233,8 +258,9 @@ enum Scripts {
     if nset > 0 then
       -- Check the key limit before changing anything: a refused write changes nothing.
       local meta = 3
-      if m[3] then meta = meta + 1 end
-      if m[4] then meta = meta + 1 end
+      for j = 3, 7 do
+        if j ~= 5 and m[j] then meta = meta + 1 end
+      end
       local limit = tonumber(ARGV[6])
       local count = 0
       if not clear then count = redis.call('HLEN', key) - meta end
@@ -270,6 +296,7 @@ enum Scripts {
       chunked('HDEL', key, dels)
     end
     m[5] = redis.call('HINCRBY', key, 'meta:version', 1)
+    seen_now(key, m, now)
     local fixed = nil
     if m[3] then fixed = tonumber(m[3]) end
     local at = expiry_at(tonumber(m[1]), tonumber(m[2]), fixed, maxlife, now)
@@ -307,6 +334,7 @@ enum Scripts {
       m[3] = ARGV[2]
     end
     m[5] = redis.call('HINCRBY', key, 'meta:version', 1)
+    seen_now(key, m, now)
     local at = expiry_at(ttl, tonumber(m[2]), fixed, maxlife, now)
     if at <= now then at = now + 1 end
     redis.call('PEXPIREAT', key, int(at))
@@ -322,6 +350,7 @@ enum Scripts {
     if redis.call('EXISTS', KEYS[2]) == 1 then return {-2} end
     redis.call('RENAME', KEYS[1], KEYS[2])
     m[5] = redis.call('HINCRBY', KEYS[2], 'meta:version', 1)
+    seen_now(KEYS[2], m, now)
     local fixed = nil
     if m[3] then fixed = tonumber(m[3]) end
     local at = expiry_at(tonumber(m[1]), tonumber(m[2]), fixed, maxlife, now)

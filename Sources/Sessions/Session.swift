@@ -19,12 +19,17 @@ public struct Session: Sendable, Equatable {
     public var version: Int64
     /// Set when `expires_at` fixed the expiry (no sliding).
     public var fixedExpiry: Int64?
+    /// The app's device object (`meta:device`), as the exact JSON text it sent.
+    public var device: [UInt8]?
+    /// Last write or sliding read (`meta:seen`, unix ms), kept for sessions with a user or a device.
+    public var seenMilliseconds: Int64?
     /// The data as a read's HGETALL returned it, when it came that way: written
     /// out in place (`forEachData`) instead of copied into `data` entry by entry.
     var hash: HashData?
 
     public init(id: String, data: [DataEntry], ttl: Int, expiresInMilliseconds: Int64, nowMilliseconds: Int64,
-                createdMilliseconds: Int64, user: String?, version: Int64, fixedExpiry: Int64?) {
+                createdMilliseconds: Int64, user: String?, version: Int64, fixedExpiry: Int64?,
+                device: [UInt8]? = nil, seenMilliseconds: Int64? = nil) {
         self.id = id
         self.data = data
         self.ttl = ttl
@@ -34,7 +39,13 @@ public struct Session: Sendable, Equatable {
         self.user = user
         self.version = version
         self.fixedExpiry = fixedExpiry
+        self.device = device
+        self.seenMilliseconds = seenMilliseconds
     }
+
+    /// Sessions with a user or a device keep `meta:seen` ("your devices" pages sort by it);
+    /// others skip it, so their reads stay a MULTI that writes nothing but the TTL.
+    public var tracksSeen: Bool { user != nil || device != nil }
 
     /// Calls `body` with each data key (without `data:`) and raw JSON value, in stored order.
     public func forEachData(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
@@ -65,6 +76,7 @@ public struct Session: Sendable, Equatable {
         a.id == b.id && a.entries == b.entries && a.ttl == b.ttl && a.expiresInMilliseconds == b.expiresInMilliseconds
             && a.nowMilliseconds == b.nowMilliseconds && a.createdMilliseconds == b.createdMilliseconds
             && a.user == b.user && a.version == b.version && a.fixedExpiry == b.fixedExpiry
+            && a.device == b.device && a.seenMilliseconds == b.seenMilliseconds
     }
 
     public var expiresIn: Int64 { Timestamps.seconds(fromMilliseconds: expiresInMilliseconds) }
@@ -97,7 +109,7 @@ struct HashData: Sendable {
 
 /// The metadata fields of the hash, fetched with HMGET in this order by every script.
 enum Meta {
-    static let fields = ["meta:ttl", "meta:created", "meta:expires_at", "meta:user", "meta:version"]
+    static let fields = ["meta:ttl", "meta:created", "meta:expires_at", "meta:user", "meta:version", "meta:device", "meta:seen"]
 
     struct Values {
         var ttl: Int
@@ -105,13 +117,17 @@ enum Meta {
         var expiresAt: Int64?
         var user: String?
         var version: Int64
+        var device: [UInt8]? = nil
+        var seen: Int64? = nil
     }
 
     static func parse(_ reply: RESPValue) throws(SessionError) -> Values {
-        guard let m = reply.array, m.count == 5, let ttl = m[0].int, let created = m[1].int, let version = m[4].int else {
+        guard let m = reply.array, m.count == fields.count, let ttl = m[0].int, let created = m[1].int,
+              let version = m[4].int else {
             throw .storeFailed("session metadata: \(reply)")
         }
-        return Values(ttl: Int(ttl), created: created, expiresAt: m[2].int, user: m[3].string, version: version)
+        return Values(ttl: Int(ttl), created: created, expiresAt: m[2].int, user: m[3].string, version: version,
+                      device: m[5].bytes, seen: m[6].int)
     }
 
     /// Splits an HGETALL reply into data entries (the `meta:*` fields are read via HMGET).
@@ -136,7 +152,7 @@ enum Meta {
 
     static func parse(hash reply: RESPValue) -> Values? {
         guard let flat = reply.array else { return nil }
-        var ttl: Int?, created: Int64?, version: Int64?, expiresAt: Int64?, user: String?
+        var ttl: Int?, created: Int64?, version: Int64?, expiresAt: Int64?, user: String?, device: [UInt8]?, seen: Int64?
         var i = 0
         while i + 1 < flat.count {
             if case .bulk(let f) = flat[i], f.starts(with: metaPrefix) {
@@ -147,13 +163,16 @@ enum Meta {
                 case names[4]: version = value.int
                 case names[2]: expiresAt = value.int
                 case names[3]: user = value.string
+                case names[5]: device = value.bytes
+                case names[6]: seen = value.int
                 default: break
                 }
             }
             i += 2
         }
         guard let ttl, let created, let version else { return nil }
-        return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version)
+        return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version,
+                      device: device, seen: seen)
     }
 
     /// Whether `bytes` starts with `prefix`: a memcmp against a static string (the
@@ -169,7 +188,7 @@ enum Meta {
 
     /// `parse(hash:)` on a flat reply: the HGETALL array at `at`.
     static func parse(hashIn r: RedisReply, at: Int) -> Values? {
-        var ttl: Int?, created: Int64?, version: Int64?, expiresAt: Int64?, user: String?
+        var ttl: Int?, created: Int64?, version: Int64?, expiresAt: Int64?, user: String?, device: [UInt8]?, seen: Int64?
         r.withBytes { bytes in
             var i = r.firstChild(at)
             let end = r.next(at)
@@ -180,6 +199,8 @@ enum Meta {
                 switch f.count {
                 case 8 where equals(f, "meta:ttl"): ttl = RESPValue.parseInt(value()).map { Int($0) }
                 case 9 where equals(f, "meta:user"): user = String(decoding: value(), as: UTF8.self)
+                case 9 where equals(f, "meta:seen"): seen = RESPValue.parseInt(value())
+                case 11 where equals(f, "meta:device"): device = Array(value())
                 case 12 where equals(f, "meta:created"): created = RESPValue.parseInt(value())
                 case 12 where equals(f, "meta:version"): version = RESPValue.parseInt(value())
                 case 15 where equals(f, "meta:expires_at"): expiresAt = RESPValue.parseInt(value())
@@ -189,6 +210,7 @@ enum Meta {
             }
         }
         guard let ttl, let created, let version else { return nil }
-        return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version)
+        return Values(ttl: ttl, created: created, expiresAt: expiresAt, user: user, version: version,
+                      device: device, seen: seen)
     }
 }

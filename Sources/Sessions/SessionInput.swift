@@ -19,16 +19,20 @@ public struct DataEntry: Sendable, Equatable {
     }
 }
 
-/// `POST /v1/sessions` and `PUT /v1/sessions/{id}`: `{"data", "ttl", "user"}`.
+/// `POST /v1/sessions` and `PUT /v1/sessions/{id}`: `{"data", "ttl", "user", "device"}`.
 public struct SessionInput: Sendable, Equatable {
     public var data: [DataEntry]?
     public var ttl: Field<Int>
     public var user: Field<String>
+    /// The exact JSON text of the device object (§3: any object of at most 2 KiB).
+    public var device: Field<[UInt8]>
 
-    public init(data: [DataEntry]? = nil, ttl: Field<Int> = .absent, user: Field<String> = .absent) {
+    public init(data: [DataEntry]? = nil, ttl: Field<Int> = .absent, user: Field<String> = .absent,
+                device: Field<[UInt8]> = .absent) {
         self.data = data
         self.ttl = ttl
         self.user = user
+        self.device = device
     }
 
     /// An empty body means "all defaults".
@@ -43,8 +47,10 @@ public struct SessionInput: Sendable, Equatable {
                 input.ttl = try BodyParser.ttl(body, range, limits: limits)
             case "user":
                 input.user = try BodyParser.user(body, range)
+            case "device":
+                input.device = try BodyParser.device(body, range)
             default:
-                throw .invalid("unknown member \"\(String(decoding: name, as: UTF8.self))\" (expected data, ttl, user)")
+                throw .invalid("unknown member \"\(String(decoding: name, as: UTF8.self))\" (expected data, ttl, user, device)")
             }
         }
         return input
@@ -190,6 +196,20 @@ enum BodyParser {
             throw .invalid("\"ttl\" must be between \(limits.ttlRange.lowerBound) and \(limits.ttlRange.upperBound) seconds")
         }
         return .value(Int(number))
+    }
+
+    /// What a device object may weigh (§3), in bytes of its JSON text.
+    static let maxDeviceBytes = 2048
+
+    /// `device`: a JSON object (already validated with the body), kept as its exact text, or null.
+    static func device(_ body: [UInt8], _ range: Range<Int>) throws(SessionError) -> Field<[UInt8]> {
+        let text = body[range]
+        if text.elementsEqual("null".utf8) { return .null }
+        guard text.first == UInt8(ascii: "{") else { throw .invalid("\"device\" must be a JSON object or null") }
+        guard text.count <= maxDeviceBytes else {
+            throw .invalid("\"device\" must be at most \(maxDeviceBytes) bytes of JSON (it has \(text.count))")
+        }
+        return .value(Array(text))
     }
 
     static func user(_ body: [UInt8], _ range: Range<Int>) throws(SessionError) -> Field<String> {

@@ -131,7 +131,7 @@ public final class SessionStore: Sendable {
         let data = dataAt.flatMap { $0 < r.count ? Meta.data(fromHash: r[$0]) : nil } ?? []
         return Session(id: id, data: data, ttl: meta.ttl, expiresInMilliseconds: max(pttl, 0), nowMilliseconds: now,
                        createdMilliseconds: meta.created, user: meta.user, version: meta.version,
-                       fixedExpiry: meta.expiresAt)
+                       fixedExpiry: meta.expiresAt, device: meta.device, seenMilliseconds: meta.seen)
     }
 
     private static func append(_ data: [DataEntry], to call: inout ScriptCall) {
@@ -151,6 +151,8 @@ public final class SessionStore: Sendable {
         let user: String?
         if case .value(let u) = input.user { user = u } else { user = nil }
         let data = input.data ?? []
+        let device: [UInt8]?
+        if case .value(let d) = input.device { device = d } else { device = nil }
         @Sendable func attempt(_ left: Int) -> EventLoopFuture<Session> {
             let id = SessionID.generate()
             var call = ScriptCall(Scripts.create, keys: [layout.session(id)])
@@ -159,6 +161,7 @@ public final class SessionStore: Sendable {
             call.append(maxlife)
             call.append(userPrefixArgument)
             call.append(id)
+            call.append(bytes: device ?? [])
             Self.append(data, to: &call)
             return run(call, on: loop).flatMap { r in
                 if r.first?.int == -2 && left > 0 { return attempt(left - 1) }
@@ -166,7 +169,8 @@ public final class SessionStore: Sendable {
                     return loop.makeFailedFuture(SessionError.storeFailed("create: \(r)"))
                 }
                 let s = Session(id: id, data: data, ttl: ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
-                                createdMilliseconds: now, user: user, version: 1, fixedExpiry: nil)
+                                createdMilliseconds: now, user: user, version: 1, fixedExpiry: nil, device: device,
+                                seenMilliseconds: user != nil || device != nil ? now : nil)
                 self.hints.remember(s)
                 return self.reindex(s, previousUser: nil, on: loop).map { s }
             }
@@ -336,7 +340,7 @@ public final class SessionStore: Sendable {
     /// session with a user slides in Lua, which also extends its index.
     static func slideIsDue(_ s: Session, interval: Int64) -> Bool {
         guard s.fixedExpiry == nil else { return false }
-        if s.user != nil { return true }
+        if s.tracksSeen { return true }
         return Int64(s.ttl) * 1000 - s.expiresInMilliseconds > interval
     }
 
@@ -384,7 +388,7 @@ public final class SessionStore: Sendable {
         }
         let pttl: Int64
         if let ttl = touchTTL {
-            guard meta.ttl == ttl, meta.expiresAt == nil, meta.user == nil else { return .stale }
+            guard meta.ttl == ttl, meta.expiresAt == nil, meta.user == nil, meta.device == nil else { return .stale }
             pttl = Int64(ttl) * 1000
         } else {
             // -1 only if someone PERSISTed the key; report no time left rather than a negative one.
@@ -392,7 +396,7 @@ public final class SessionStore: Sendable {
         }
         var s = Session(id: id, data: [], ttl: meta.ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
                         createdMilliseconds: meta.created, user: meta.user, version: meta.version,
-                        fixedExpiry: meta.expiresAt)
+                        fixedExpiry: meta.expiresAt, device: meta.device, seenMilliseconds: meta.seen)
         s.hash = hash
         return .found(s)
     }
@@ -419,6 +423,11 @@ public final class SessionStore: Sendable {
         call.append(maxlife)
         call.append(userPrefixArgument)
         call.append(id)
+        switch input.device {
+        case .absent: call.append("keep"); call.append("")
+        case .null: call.append("clear"); call.append("")
+        case .value(let d): call.append("set"); call.append(bytes: d)
+        }
         let data = input.data ?? []
         Self.append(data, to: &call)
         let replaced = run(call, on: loop) { r in
@@ -542,7 +551,7 @@ public final class SessionStore: Sendable {
                     self.hints.forget(id)
                     return loop.makeFailedFuture(SessionError.sessionNotFound)
                 }
-                guard r.count == 4, let now = r[1].int, case .array(var meta) = r[2], meta.count == 5,
+                guard r.count == 4, let now = r[1].int, case .array(var meta) = r[2], meta.count == Meta.fields.count,
                       let version = meta[4].int, let ttl = meta[0].int, let created = meta[1].int,
                       case .array(let hash) = r[3] else {
                     return loop.makeFailedFuture(SessionError.storeFailed("cycle export: \(r)"))
@@ -553,12 +562,22 @@ public final class SessionStore: Sendable {
                 let newID = SessionID.generate()
                 var copy = ScriptCall(Scripts.cycleImport, keys: [self.layout.session(newID)])
                 copy.append(Int(at))
+                // A cycle is a write: a session with a user or a device is seen now.
+                let tracksSeen = !meta[3].isNull || !meta[5].isNull
+                let seenNow = Array(String(now).utf8)
                 var i = 0
                 while i + 1 < hash.count {
                     guard let field = hash[i].bytes, let value = hash[i + 1].bytes else { break }
-                    copy.append(bytes: field)
-                    copy.append(bytes: field == Array("meta:version".utf8) ? Array(String(version + 1).utf8) : value)
+                    if field != Array("meta:seen".utf8) {
+                        copy.append(bytes: field)
+                        copy.append(bytes: field == Array("meta:version".utf8) ? Array(String(version + 1).utf8) : value)
+                    }
                     i += 2
+                }
+                if tracksSeen {
+                    copy.append("meta:seen")
+                    copy.append(bytes: seenNow)
+                    meta[6] = .bulk(seenNow)
                 }
                 meta[4] = .bulk(Array(String(version + 1).utf8))
                 let (expiry, newMeta) = (at, meta)
@@ -599,7 +618,7 @@ public final class SessionStore: Sendable {
 
     // MARK: Users
 
-    /// The user's live sessions, oldest first; stale index entries are pruned on the way.
+    /// The user's live sessions, most recently seen first; stale index entries are pruned on the way.
     public func sessions(ofUser user: String, on loop: EventLoop) -> EventLoopFuture<[Session]> {
         if cluster { return clusterSessions(ofUser: user, on: loop) }
         var call = ScriptCall(Scripts.listUser, keys: [layout.user(user)])
@@ -614,9 +633,18 @@ public final class SessionStore: Sendable {
                 out.append(Session(id: id, data: Meta.data(fromHash: e[3]), ttl: meta.ttl,
                                    expiresInMilliseconds: max(pttl, 0), nowMilliseconds: now,
                                    createdMilliseconds: meta.created, user: meta.user, version: meta.version,
-                                   fixedExpiry: meta.expiresAt))
+                                   fixedExpiry: meta.expiresAt, device: meta.device, seenMilliseconds: meta.seen))
             }
-            return out.sorted { ($0.createdMilliseconds, $0.id) < ($1.createdMilliseconds, $1.id) }
+            return Self.mostRecentlySeenFirst(out)
+        }
+    }
+
+    /// §3: a user's sessions, most recently seen first (a session without `meta:seen`,
+    /// written before sessiond kept it, counts as seen when it was created).
+    static func mostRecentlySeenFirst(_ sessions: [Session]) -> [Session] {
+        sessions.sorted {
+            let a = $0.seenMilliseconds ?? $0.createdMilliseconds, b = $1.seenMilliseconds ?? $1.createdMilliseconds
+            return a != b ? a > b : $0.id < $1.id
         }
     }
 
@@ -641,7 +669,7 @@ public final class SessionStore: Sendable {
                 }
             }
             return EventLoopFuture.whenAllSucceed(reads, on: loop).map { found in
-                found.compactMap { $0 }.sorted { ($0.createdMilliseconds, $0.id) < ($1.createdMilliseconds, $1.id) }
+                Self.mostRecentlySeenFirst(found.compactMap { $0 })
             }
         }
     }
@@ -765,7 +793,7 @@ final class TTLHints: Sendable {
     }
 
     func remember(_ s: Session) {
-        let value = s.user == nil && s.fixedExpiry == nil ? s.ttl : Self.script
+        let value = !s.tracksSeen && s.fixedExpiry == nil ? s.ttl : Self.script
         map.withLockedValue { map in
             if map[s.id] == value { return }
             if map.count >= Self.capacity { map.removeAll(keepingCapacity: true) }

@@ -60,7 +60,7 @@ import Sessions
             let cleared = try await d.send("DELETE", "/v1/sessions/\(id)/data")
             #expect(cleared.status == 204)
             let hash = try await TestRedis.command(["HGETALL", d.sessionKey(id)]).hash
-            #expect(Set(hash.keys) == ["meta:ttl", "meta:created", "meta:user", "meta:version"])
+            #expect(Set(hash.keys) == ["meta:ttl", "meta:created", "meta:user", "meta:version", "meta:seen"])
             #expect(try await d.get("/v1/sessions/\(id)").status == 200)
             #expect(try await d.send("DELETE", "/v1/sessions/nosuchsession1/data").status == 404)
         }

@@ -28,7 +28,7 @@ import Sessions
             #expect(abs(expires - created - 600_000) <= 1000)
 
             let hash = try await TestRedis.command(["HGETALL", d.sessionKey(id)]).hash
-            #expect(Set(hash.keys) == ["data:cart", "data:n", "meta:ttl", "meta:created", "meta:user", "meta:version"])
+            #expect(Set(hash.keys) == ["data:cart", "data:n", "meta:ttl", "meta:created", "meta:user", "meta:version", "meta:seen"])
             #expect(hash["data:cart"] == #"[1, 2.50, {"x": null}]"#)
             #expect(hash["data:n"] == "12345678901234567890123")
             #expect(hash["meta:ttl"] == "600")
@@ -108,7 +108,7 @@ import Sessions
             #expect(replaced.json["user"] as? String == "carol")  // kept when not given
             #expect(replaced.json["created_at"] as? String == created.json["created_at"] as? String)
             let hash = try await TestRedis.command(["HGETALL", d.sessionKey(id)]).hash
-            #expect(Set(hash.keys) == ["data:c", "meta:ttl", "meta:created", "meta:user", "meta:version"])
+            #expect(Set(hash.keys) == ["data:c", "meta:ttl", "meta:created", "meta:user", "meta:version", "meta:seen"])
             #expect(hash["meta:version"] == "2")
         }
     }
