@@ -182,7 +182,10 @@ struct SessionController: Sendable {
     private func sessionResponse(_ s: Session, status: HTTPResponseStatus) -> Response {
         var body = Response.bodyBuffer(allocator, capacity: 320 + s.dataByteCount + (s.device?.count ?? 0))
         body.writeSession(s)
-        return .json(status, body, etag: s.version)
+        var response = Response.json(status, body, etag: s.version)
+        // §6: the login pushed the user over --max-sessions-per-user.
+        if s.evicted > 0 { response.headers.add(name: "Sessions-Evicted", value: String(s.evicted)) }
+        return response
     }
 
     private func expiryResponse(_ s: Session) -> Response {

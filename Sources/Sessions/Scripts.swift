@@ -61,6 +61,35 @@ enum Scripts {
       local pt = redis.call('PTTL', ukey)
       if pt < 0 or now + pt < at then redis.call('PEXPIREAT', ukey, int(at)) end
     end
+    -- --max-sessions-per-user (§6): deletes the least recently seen sessions of `user`
+    -- beyond `cap` (never `keep`, the one just written), with their index entries, and
+    -- prunes stale entries on the way. Returns how many it deleted. Run inside the
+    -- script that added the session, so the cap holds however many logins race.
+    local function enforce_cap(uprefix, sprefix, user, keep, cap)
+      if cap <= 0 or uprefix == '' then return 0 end
+      local ukey = uprefix .. user
+      local members = redis.call('SMEMBERS', ukey)
+      if #members <= cap then return 0 end
+      local live = {}
+      for _, sid in ipairs(members) do
+        local mm = redis.call('HMGET', sprefix .. sid, 'meta:user', 'meta:seen', 'meta:created')
+        if mm[1] ~= user then
+          redis.call('SREM', ukey, sid)
+        elseif sid ~= keep then
+          live[#live + 1] = {sid, tonumber(mm[2] or mm[3]) or 0}
+        end
+      end
+      local excess = #live + 1 - cap
+      if excess <= 0 then return 0 end
+      table.sort(live, function(a, b) if a[2] ~= b[2] then return a[2] < b[2] end return a[1] < b[1] end)
+      for i = 1, excess do
+        redis.call('DEL', sprefix .. live[i][1])
+        redis.call('SREM', ukey, live[i][1])
+      end
+      return excess
+    end
+    -- The session key prefix, from a session key and its id.
+    local function session_prefix(key, id) return string.sub(key, 1, #key - #id) end
     -- On reads: extend the index without writing the member again.
     local function index_extend(uprefix, user, id, at, now)
       if uprefix == '' then return end
@@ -165,7 +194,8 @@ enum Scripts {
     """)
 
     /// POST: create only, never overwrite.
-    /// ARGV: ttl, user or '', maxlife_ms, user_prefix, id, device JSON or '', then field/value pairs.
+    /// ARGV: ttl, user or '', maxlife_ms, user_prefix, id, device JSON or '', max_sessions_per_user,
+    ///       then field/value pairs. Reply: {2, now, pttl, evicted}.
     static let create = script("create", """
     local key = KEYS[1]
     if redis.call('EXISTS', key) == 1 then return {-2} end
@@ -175,19 +205,23 @@ enum Scripts {
     if ARGV[2] ~= '' then args[#args + 1] = 'meta:user'; args[#args + 1] = ARGV[2] end
     if ARGV[6] ~= '' then args[#args + 1] = 'meta:device'; args[#args + 1] = ARGV[6] end
     if ARGV[2] ~= '' or ARGV[6] ~= '' then args[#args + 1] = 'meta:seen'; args[#args + 1] = int(now) end
-    for i = 7, #ARGV do args[#args + 1] = ARGV[i] end
+    for i = 8, #ARGV do args[#args + 1] = ARGV[i] end
     chunked('HSET', key, args)
     local at = expiry_at(ttl, now, nil, tonumber(ARGV[3]), now)
     redis.call('PEXPIREAT', key, int(at))
-    if ARGV[2] ~= '' then index_keep(ARGV[4], ARGV[2], ARGV[5], at, now) end
-    return {2, now, at - now}
+    local evicted = 0
+    if ARGV[2] ~= '' then
+      index_keep(ARGV[4], ARGV[2], ARGV[5], at, now)
+      evicted = enforce_cap(ARGV[4], session_prefix(key, ARGV[5]), ARGV[2], ARGV[5], tonumber(ARGV[7]))
+    end
+    return {2, now, at - now, evicted}
     """)
 
     /// PUT: replace (or create) with If-Match / If-None-Match.
     /// ARGV: if_match, if_none_match, ttl or '', user_mode (keep|clear|set), user,
     ///       default_ttl, maxlife_ms, user_prefix, id, device_mode (keep|clear|set), device,
-    ///       then field/value pairs.
-    /// Reply: {code, now, pttl, meta, previous user or false}.
+    ///       max_sessions_per_user, then field/value pairs.
+    /// Reply: {code, now, pttl, meta, previous user or false, evicted}.
     static let replace = script("replace", """
     local key = KEYS[1]
     local uprefix, id = ARGV[8], ARGV[9]
@@ -227,18 +261,23 @@ enum Scripts {
     if fixed then args[#args + 1] = 'meta:expires_at'; args[#args + 1] = int(fixed) end
     if device then args[#args + 1] = 'meta:device'; args[#args + 1] = device end
     if seen then args[#args + 1] = 'meta:seen'; args[#args + 1] = seen end
-    for i = 12, #ARGV do args[#args + 1] = ARGV[i] end
+    for i = 13, #ARGV do args[#args + 1] = ARGV[i] end
     redis.call('DEL', key)
     chunked('HSET', key, args)
     local at = expiry_at(ttl, created, fixed, maxlife, now)
     if at <= now then at = now + 1 end
     redis.call('PEXPIREAT', key, int(at))
     if old_user and old_user ~= user and uprefix ~= '' then redis.call('SREM', uprefix .. old_user, id) end
-    if user then index_keep(uprefix, user, id, at, now) end
+    local evicted = 0
+    if user then
+      index_keep(uprefix, user, id, at, now)
+      -- A replace that sets the user (or creates one with it) is a login: the cap applies.
+      if ARGV[4] == 'set' then evicted = enforce_cap(uprefix, session_prefix(key, id), user, id, tonumber(ARGV[12])) end
+    end
     local code = 2
     if exists then code = 1 end
     return {code, now, at - now, {int(ttl), int(created), fixed and int(fixed) or false, user, int(version), device, seen},
-            old_user}
+            old_user, evicted}
     """)
 
     /// PATCH, PUT/DELETE data key, DELETE data (clear).
@@ -342,7 +381,9 @@ enum Scripts {
     return {1, now, at - now, m}
     """)
 
-    /// POST cycle: move the session to a new id. ARGV: maxlife_ms, user_prefix, old id, new id.
+    /// POST cycle: move the session to a new id.
+    /// ARGV: maxlife_ms, user_prefix, old id, new id, max_sessions_per_user.
+    /// Reply: {1, now, pttl, meta, HGETALL, evicted}.
     static let cycle = script("cycle", """
     local maxlife = tonumber(ARGV[1])
     local m, now = live(KEYS[1], maxlife, ARGV[2], ARGV[3])
@@ -360,7 +401,9 @@ enum Scripts {
       redis.call('SREM', ARGV[2] .. m[4], ARGV[3])
       index_keep(ARGV[2], m[4], ARGV[4], at, now)
     end
-    return {1, now, at - now, m, redis.call('HGETALL', KEYS[2])}
+    local evicted = 0
+    if m[4] then evicted = enforce_cap(ARGV[2], session_prefix(KEYS[2], ARGV[4]), m[4], ARGV[4], tonumber(ARGV[5])) end
+    return {1, now, at - now, m, redis.call('HGETALL', KEYS[2]), evicted}
     """)
 
     /// GET user sessions; prunes ids whose session is gone or now belongs to someone else.

@@ -23,6 +23,8 @@ public struct Session: Sendable, Equatable {
     public var device: [UInt8]?
     /// Last write or sliding read (`meta:seen`, unix ms), kept for sessions with a user or a device.
     public var seenMilliseconds: Int64?
+    /// How many of the user's other sessions the operation evicted (`--max-sessions-per-user`).
+    public var evicted = 0
     /// The data as a read's HGETALL returned it, when it came that way: written
     /// out in place (`forEachData`) instead of copied into `data` entry by entry.
     var hash: HashData?

@@ -12,15 +12,20 @@ public struct SessionConfiguration: Sendable {
     /// expiry later by more than this, so most reads of a busy session write
     /// nothing to Redis (no AOF entry, no replication). 0: every read slides.
     public var touchInterval: Int
+    /// `--max-sessions-per-user` (§6): a login beyond it evicts the user's least
+    /// recently seen sessions, in the same atomic operation. 0: no cap.
+    public var maxSessionsPerUser: Int
     public var limits: SessionLimits
 
     public init(keyPrefix: String = "sessiond:", defaultTTL: Int = 1_209_600, maxLifetime: Int? = nil,
-                touchOnRead: Bool = true, touchInterval: Int = 0, limits: SessionLimits = SessionLimits()) {
+                touchOnRead: Bool = true, touchInterval: Int = 0, maxSessionsPerUser: Int = 0,
+                limits: SessionLimits = SessionLimits()) {
         self.keyPrefix = keyPrefix
         self.defaultTTL = defaultTTL
         self.maxLifetime = maxLifetime
         self.touchOnRead = touchOnRead
         self.touchInterval = touchInterval
+        self.maxSessionsPerUser = maxSessionsPerUser
         self.limits = limits
     }
 

@@ -162,17 +162,20 @@ public final class SessionStore: Sendable {
             call.append(userPrefixArgument)
             call.append(id)
             call.append(bytes: device ?? [])
+            call.append(configuration.maxSessionsPerUser)
             Self.append(data, to: &call)
             return run(call, on: loop).flatMap { r in
                 if r.first?.int == -2 && left > 0 { return attempt(left - 1) }
                 guard r.first?.int == 2, r.count >= 3, let now = r[1].int, let pttl = r[2].int else {
                     return loop.makeFailedFuture(SessionError.storeFailed("create: \(r)"))
                 }
-                let s = Session(id: id, data: data, ttl: ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
+                var s = Session(id: id, data: data, ttl: ttl, expiresInMilliseconds: pttl, nowMilliseconds: now,
                                 createdMilliseconds: now, user: user, version: 1, fixedExpiry: nil, device: device,
                                 seenMilliseconds: user != nil || device != nil ? now : nil)
-                self.hints.remember(s)
-                return self.reindex(s, previousUser: nil, on: loop).map { s }
+                s.evicted = r.count > 3 ? Int(r[3].int ?? 0) : 0
+                let made = s
+                self.hints.remember(made)
+                return self.reindex(made, previousUser: nil, on: loop).flatMap { self.capped(made, on: loop) }
             }
         }
         return attempt(3)
@@ -428,18 +431,24 @@ public final class SessionStore: Sendable {
         case .null: call.append("clear"); call.append("")
         case .value(let d): call.append("set"); call.append(bytes: d)
         }
+        call.append(configuration.maxSessionsPerUser)
         let data = input.data ?? []
         Self.append(data, to: &call)
         let replaced = run(call, on: loop) { r in
             try Self.check(r.first?.int)
             var s = try Self.session(id: id, r, dataAt: nil)
             s.data = data
+            s.evicted = r.count > 5 ? Int(r[5].int ?? 0) : 0
             self.hints.remember(s)
             return (s, r.first?.int == 2, r.count > 4 ? r[4].string : nil)
         }
         guard cluster else { return replaced.map { ($0.0, $0.1) } }
+        let login: Bool
+        if case .value = input.user { login = true } else { login = false }
         return replaced.flatMap { s, created, previousUser in
-            self.reindex(s, previousUser: previousUser, on: loop).map { (s, created) }
+            self.reindex(s, previousUser: previousUser, on: loop)
+                .flatMap { login ? self.capped(s, on: loop) : loop.makeSucceededFuture(s) }
+                .map { ($0, created) }
         }
     }
 
@@ -522,11 +531,13 @@ public final class SessionStore: Sendable {
             call.append(userPrefixArgument)
             call.append(id)
             call.append(newID)
+            call.append(configuration.maxSessionsPerUser)
             return run(call, on: loop).flatMap { r in
                 if r.first?.int == -2 && left > 0 { return attempt(left - 1) }
                 return loop.makeCompletedFuture {
                     try Self.check(r.first?.int)
-                    let s = try Self.session(id: newID, r, dataAt: 4)
+                    var s = try Self.session(id: newID, r, dataAt: 4)
+                    s.evicted = r.count > 5 ? Int(r[5].int ?? 0) : 0
                     self.hints.forget(id)
                     self.hints.remember(s)
                     return s
@@ -608,12 +619,48 @@ public final class SessionStore: Sendable {
                         self.hints.remember(s)
                         return self.reindex(s, previousUser: nil, on: loop)
                             .flatMap { s.user.map { self.indexRemove($0, id, on: loop) } ?? loop.makeSucceededVoidFuture() }
-                            .map { s }
+                            .flatMap { self.capped(s, on: loop) }
                     }
                 }
             }
         }
         return attempt(3)
+    }
+
+    // MARK: Session cap
+
+    /// `--max-sessions-per-user` in Cluster mode, after `s` was written and indexed
+    /// (single-node mode does this inside the write's own script). The sessions
+    /// live in other slots than their index, so this reads the index, then each
+    /// session, and deletes the least recently seen beyond the cap one by one
+    /// (`delete_if_user`, then SREM). Not atomic, so it only ever evicts sessions
+    /// seen before `s`: two racing logins never evict each other, the user's most
+    /// recent sessions always survive, and racing logins can leave the user above
+    /// the cap until the next login (README, "Devices and session caps").
+    func capped(_ s: Session, on loop: EventLoop) -> EventLoopFuture<Session> {
+        let cap = configuration.maxSessionsPerUser
+        guard cluster, cap > 0, let user = s.user else { return loop.makeSucceededFuture(s) }
+        let mine = Self.recency(s)
+        return clusterSessions(ofUser: user, on: loop).flatMap { sessions in
+            let others = sessions.filter { $0.id != s.id }
+            let excess = others.count + 1 - cap
+            guard excess > 0 else { return loop.makeSucceededFuture(s) }
+            let older = Self.mostRecentlySeenFirst(others).filter { Self.recency($0) < mine }
+            let victims = older.suffix(excess)
+            let deletions = victims.map { victim -> EventLoopFuture<Int> in
+                var call = ScriptCall(Scripts.deleteIfUser, keys: [self.layout.session(victim.id)])
+                call.append(user)
+                self.hints.forget(victim.id)
+                return self.run(call, on: loop).flatMap { r in
+                    self.indexRemove(user, victim.id, on: loop).map { Int(r.first?.int ?? 0) }
+                }
+            }
+            return EventLoopFuture.whenAllSucceed(deletions, on: loop).map { counts in
+                var out = s
+                out.evicted += counts.reduce(0, +)
+                return out
+            }
+        }
     }
 
     // MARK: Users
@@ -640,13 +687,14 @@ public final class SessionStore: Sendable {
     }
 
     /// §3: a user's sessions, most recently seen first (a session without `meta:seen`,
-    /// written before sessiond kept it, counts as seen when it was created).
+    /// written before sessiond kept it, counts as seen when it was created). Ties
+    /// go by id, larger first: one total order, (seen, id), for listing and for the
+    /// cap here and in Lua, so no two evictions ever disagree on which is older.
     static func mostRecentlySeenFirst(_ sessions: [Session]) -> [Session] {
-        sessions.sorted {
-            let a = $0.seenMilliseconds ?? $0.createdMilliseconds, b = $1.seenMilliseconds ?? $1.createdMilliseconds
-            return a != b ? a > b : $0.id < $1.id
-        }
+        sessions.sorted { recency($0) > recency($1) }
     }
+
+    static func recency(_ s: Session) -> (Int64, String) { (s.seenMilliseconds ?? s.createdMilliseconds, s.id) }
 
     /// The ids in a user's index (cluster mode reads them, then each session in its own slot).
     private func indexMembers(_ user: String, on loop: EventLoop) -> EventLoopFuture<[String]> {

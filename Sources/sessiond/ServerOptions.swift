@@ -67,6 +67,9 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "A read slides the TTL only when that moves the expiry later by more than this many seconds (0: every read slides).")
     var touchInterval = 0
 
+    @Option(help: "Most live sessions one user may hold: a login beyond it deletes their least recently seen ones (0: no cap).")
+    var maxSessionsPerUser = 0
+
     @Option(help: "File holding the bearer token clients must send (Authorization: Bearer <token>).")
     var authTokenFile: String?
 
@@ -100,7 +103,7 @@ struct ServerOptions: ParsableArguments {
     /// The names that `SESSIOND_*` variables and config-file lines map onto.
     static let optionNames = [
         "listen", "redis", "redis-tls-ca", "redis-tls-cert", "redis-tls-key", "redis-cluster", "redis-sentinel", "sentinel-master", "sentinel-username", "sentinel-password-file",
-        "min-replicas-ack", "key-prefix", "default-ttl", "max-lifetime", "touch-interval", "auth-token-file", "redis-timeout",
+        "min-replicas-ack", "key-prefix", "default-ttl", "max-lifetime", "touch-interval", "max-sessions-per-user", "auth-token-file", "redis-timeout",
         "max-body-bytes", "max-depth", "max-keys", "min-ttl", "max-ttl", "threads", "log-level", "log-format",
     ]
     static let flagNames = ["no-touch-on-read", "redis-tls"]
@@ -111,6 +114,7 @@ struct ServerOptions: ParsableArguments {
         guard minTTL >= 1, maxTTL >= minTTL else { throw ValidationError("--min-ttl must be ≥ 1 and ≤ --max-ttl") }
         guard (minTTL...maxTTL).contains(defaultTTL) else { throw ValidationError("--default-ttl must lie within --min-ttl…--max-ttl") }
         if let m = maxLifetime, m < 1 { throw ValidationError("--max-lifetime must be ≥ 1 second") }
+        guard maxSessionsPerUser >= 0 else { throw ValidationError("--max-sessions-per-user must be 0 (no cap) or more") }
         guard (0...maxTTL).contains(touchInterval) else { throw ValidationError("--touch-interval must be 0 (off) to --max-ttl seconds") }
         guard maxBodyBytes >= 64, maxDepth >= 1, maxKeys >= 1 else { throw ValidationError("limits must be positive (--max-body-bytes ≥ 64)") }
         guard (0...1024).contains(threads) else { throw ValidationError("--threads must be 0 (automatic) to 1024") }
@@ -234,7 +238,7 @@ struct ServerOptions: ParsableArguments {
     var sessions: SessionConfiguration {
         SessionConfiguration(
             keyPrefix: keyPrefix, defaultTTL: defaultTTL, maxLifetime: maxLifetime, touchOnRead: !noTouchOnRead,
-            touchInterval: touchInterval,
+            touchInterval: touchInterval, maxSessionsPerUser: maxSessionsPerUser,
             limits: SessionLimits(maxBodyBytes: maxBodyBytes, maxDepth: maxDepth, maxKeys: maxKeys, ttlRange: minTTL...maxTTL))
     }
 
