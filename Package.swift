@@ -53,12 +53,31 @@ let package = Package(
             swiftSettings: releaseSettings
         ),
         // Sessions: ids, validation, JSON, expiry rules, key layout, Lua scripts. No HTTP.
+        // One Lua file per operation (Lua/*.lua), compiled into the binary.
         .target(
             name: "Sessions",
             dependencies: [
                 "Redis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            resources: [
+                .embedInCode("Lua/create.lua"),
+                .embedInCode("Lua/cycle.lua"),
+                .embedInCode("Lua/cycle_export.lua"),
+                .embedInCode("Lua/cycle_import.lua"),
+                .embedInCode("Lua/cycle_retire.lua"),
+                .embedInCode("Lua/delete.lua"),
+                .embedInCode("Lua/delete_if_user.lua"),
+                .embedInCode("Lua/delete_user.lua"),
+                .embedInCode("Lua/index_add.lua"),
+                .embedInCode("Lua/list_user.lua"),
+                .embedInCode("Lua/peek_user.lua"),
+                .embedInCode("Lua/prelude.lua"),
+                .embedInCode("Lua/read.lua"),
+                .embedInCode("Lua/replace.lua"),
+                .embedInCode("Lua/set_expiry.lua"),
+                .embedInCode("Lua/write.lua"),
             ],
             swiftSettings: releaseSettings
         ),

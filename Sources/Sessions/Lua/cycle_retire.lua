@@ -1,0 +1,2 @@
+if redis.call('HGET', KEYS[1], 'meta:version') ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
