@@ -149,7 +149,7 @@ import Redis
             kill(pid, SIGCONT)
             #expect(r.status == 504)
             #expect(r.header("Retry-After") == "1")
-            #expect(waited >= 0.25 && waited < 2)
+            #expect(waited >= 0.25 && waited < 5)
             let back = try await eventually(within: 3) { try await d.get("/v1/sessions/\(id)").status == 200 }
             #expect(back)
         }
@@ -205,10 +205,11 @@ import Redis
         try await TestDaemon.with(requestTimeout: .milliseconds(500)) { d in
             let start = Date()
             // Headers that never finish: the server must close the connection, not wait forever.
-            let out = try await d.client.raw(Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8), timeout: .seconds(5))
+            let out = try await d.client.raw(Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8), timeout: .seconds(15))
             let waited = Date().timeIntervalSince(start)
             #expect(out.isEmpty)
-            #expect(waited >= 0.4 && waited < 3)
+            // The server closed it, well before the client's own 15 s (loose: CI machines stall).
+            #expect(waited >= 0.4 && waited < 10)
             // Normal requests on fresh connections still work.
             #expect(try await d.get("/healthz").status == 200)
         }
