@@ -54,12 +54,10 @@ class Response:
 
     __slots__ = ("status", "_head", "_headers", "body")
 
-    def __init__(self, status: int, head: bytes | dict, body: bytes):
+    def __init__(self, status: int, head: bytes, body: bytes):
         self.status = status
-        if isinstance(head, dict):
-            self._head, self._headers = b"", head
-        else:
-            self._head, self._headers = head, None
+        self._head = head
+        self._headers: dict | None = None
         self.body = body
 
     @property
@@ -283,6 +281,21 @@ class Connection:
             if self.reused:
                 raise _Stale() from None
             raise
+        # The usual answer: head and Content-Length body in one read. Every
+        # line here runs once per request, cold after the wait for the
+        # daemon, so it is kept short; anything else takes _read_rest.
+        end = buf.find(b"\r\n\r\n")
+        if end > 0:
+            head = buf[:end]
+            status, length, keep_alive = frame(head)
+            if (length is not None and length >= 0 and len(buf) == end + 4 + length
+                    and status >= 200 and method != "HEAD"):
+                return Response(status, head, buf[end + 4:]), keep_alive
+        return self._read_rest(buf, method)
+
+    def _read_rest(self, buf: bytes, method: str) -> tuple[Response, bool]:
+        """The general case of :meth:`exchange`, from the bytes of its first read."""
+        sock = self.sock
         if not buf:
             if self.reused:
                 raise _Stale()
@@ -372,53 +385,78 @@ class Pool:
     def request(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None) -> Response:
         data = self.target.request(method, path, headers, body)
         idle = self._idle
+        try:
+            conn = idle.pop()
+        except IndexError:
+            return self._request(method, data, None, None)
+        # The usual case, kept short (see Connection.exchange): a pooled
+        # connection answers. Failures and new connections go to _request.
+        try:
+            resp, reusable = conn.exchange(data, method)
+        except BaseException as e:
+            return self._request(method, data, conn, e)
+        self.num_requests += 1
+        if reusable and len(idle) < self.maxsize:
+            idle.append(conn)
+        else:
+            conn.close()
+        return resp
+
+    def _request(self, method: str, data: bytes, conn: Connection | None, error: BaseException | None) -> Response:
+        """Send ``data``, retrying as the rules say; ``error``: what the first
+        attempt, on ``conn``, raised already."""
+        idle = self._idle
+        url = self.target.url
         stale_retry = True
         broken_retries = self.retries if method in IDEMPOTENT else 0
         connect_retries = self.retries
         while True:
-            try:
-                conn = idle.pop()
-            except IndexError:
+            if error is None:
+                if conn is None:
+                    try:
+                        conn = idle.pop()
+                    except IndexError:
+                        try:
+                            conn = self._connect()
+                        except socket.timeout as e:
+                            raise SessiondUnavailable(f"sessiond at {url} did not answer: connect timed out") from e
+                        except OSError as e:
+                            if connect_retries > 0:
+                                connect_retries -= 1
+                                continue
+                            raise SessiondUnavailable(f"sessiond at {url} did not answer: {e}") from e
                 try:
-                    conn = self._connect()
-                except socket.timeout as e:
-                    raise SessiondUnavailable(f"sessiond at {self.target.url} did not answer: connect timed out") from e
-                except OSError as e:
-                    if connect_retries > 0:
-                        connect_retries -= 1
-                        continue
-                    raise SessiondUnavailable(f"sessiond at {self.target.url} did not answer: {e}") from e
-            try:
-                resp, reusable = conn.exchange(data, method)
-            except _Stale:
+                    resp, reusable = conn.exchange(data, method)
+                except BaseException as e:
+                    error = e
+                else:
+                    self.num_requests += 1
+                    if reusable and len(idle) < self.maxsize:
+                        conn.reused = True
+                        idle.append(conn)
+                    else:
+                        conn.close()
+                    return resp
+            # The attempt on conn failed with error: that connection is done.
+            conn.close()
+            e, error, conn = error, None, None
+            if isinstance(e, _Stale):
                 # The server closed this idle connection before our request
                 # reached it, so nothing happened there: once, for any method,
                 # send it again on a fresh connection.
-                conn.close()
                 if stale_retry:
                     stale_retry = False
                     self._drop_idle()
                     continue
-                raise SessiondUnavailable(f"sessiond at {self.target.url} closed the connection") from None
-            except (socket.timeout, BlockingIOError) as e:
-                conn.close()
-                raise SessiondUnavailable(f"sessiond at {self.target.url} did not answer: read timed out") from e
-            except (OSError, ProtocolError) as e:
-                conn.close()
+                raise SessiondUnavailable(f"sessiond at {url} closed the connection") from None
+            if isinstance(e, (socket.timeout, BlockingIOError)):
+                raise SessiondUnavailable(f"sessiond at {url} did not answer: read timed out") from e
+            if isinstance(e, (OSError, ProtocolError)):
                 if broken_retries > 0:
                     broken_retries -= 1
                     continue
-                raise SessiondUnavailable(f"sessiond at {self.target.url} did not answer: {e}") from e
-            except BaseException:
-                conn.close()  # e.g. KeyboardInterrupt mid-answer: the socket's state is unknown
-                raise
-            self.num_requests += 1
-            if reusable and len(idle) < self.maxsize:
-                conn.reused = True
-                idle.append(conn)
-            else:
-                conn.close()
-            return resp
+                raise SessiondUnavailable(f"sessiond at {url} did not answer: {e}") from e
+            raise e  # e.g. KeyboardInterrupt mid-answer: the socket's state was unknown, so it is closed
 
     def _drop_idle(self) -> None:
         """After one stale connection, the other idle ones are likely stale too

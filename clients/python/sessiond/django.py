@@ -65,6 +65,7 @@ _clients_lock = threading.Lock()
 #: (settings object, its client): reading three settings costs more than a
 #: whole session read's parsing, so each request reuses the last answer.
 _current: tuple[Any, SessiondClient] | None = None
+_get_attribute = object.__getattribute__
 
 
 def get_client() -> SessiondClient:
@@ -77,10 +78,11 @@ def get_client() -> SessiondClient:
     """
     global _current
     current = _current
-    if current is not None and current[0] is settings._wrapped:
+    wrapped = _get_attribute(settings, "_wrapped")  # past LazyObject's Python-level __getattribute__
+    if current is not None and current[0] is wrapped:
         return current[1]
     client = _client_for_settings()
-    _current = (settings._wrapped, client)
+    _current = (wrapped, client)
     return client
 
 
