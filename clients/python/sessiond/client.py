@@ -56,20 +56,27 @@ class RawJSON:
 
 class Session(dict):
     """A session as the daemon returns it: a ``dict`` with ``id``, ``data``,
-    ``ttl``, ``expires_in``, ``expires_at``, ``created_at`` and ``user``.
+    ``ttl``, ``expires_in``, ``expires_at``, ``created_at``, ``user``,
+    ``device`` and ``last_seen_at`` (timestamps as the daemon's RFC 3339
+    strings), plus any member a newer daemon adds.
 
     ``etag`` is the ``ETag`` header of the response (``'"3"'``) or ``None``
     (sessions in a user listing carry none); ``created`` is ``True`` when a
-    PUT created the session (``201``).
+    PUT created the session (``201``); ``evicted`` is how many of the user's
+    other sessions the daemon's ``--max-sessions-per-user`` cap deleted to
+    make room (its ``Sessions-Evicted`` header; 0 when absent).
     """
 
     etag: str | None
     created: bool
+    evicted: int
 
-    def __init__(self, body: Mapping[str, Any], etag: str | None = None, created: bool = False):
+    def __init__(self, body: Mapping[str, Any], etag: str | None = None, created: bool = False,
+                 evicted: int = 0):
         super().__init__(body)
         self.etag = etag
         self.created = created
+        self.evicted = evicted
 
     @property
     def id(self) -> str:
@@ -78,6 +85,17 @@ class Session(dict):
     @property
     def data(self) -> dict:
         return self["data"]
+
+    @property
+    def device(self) -> dict | None:
+        """The JSON object given as ``device`` at create or replace, or ``None``."""
+        return self.get("device")
+
+    @property
+    def last_seen_at(self) -> str | None:
+        """Last write or sliding read (RFC 3339), for sessions with a user or a
+        device; ``None`` for others (and from daemons that predate it)."""
+        return self.get("last_seen_at")
 
     @property
     def version(self) -> int | None:
@@ -176,8 +194,17 @@ def _error(resp: Response, *, key_op: bool = False) -> SessiondError:
     return SessiondError(detail, **kw)
 
 
+def _evicted(resp: Response) -> int:
+    value = resp.headers.get("sessions-evicted")
+    try:
+        return int(value) if value else 0
+    except ValueError:
+        return 0
+
+
 def _session(resp: Response) -> Session:
-    return Session(json.loads(resp.body), etag=resp.headers.get("etag"), created=resp.status == 201)
+    return Session(json.loads(resp.body), etag=resp.headers.get("etag"), created=resp.status == 201,
+                   evicted=_evicted(resp))
 
 
 def _json(resp: Response) -> Any:
@@ -219,7 +246,7 @@ def _none(resp: Response) -> None:
     return None
 
 
-def _session_body(data: Any, ttl: Any, user: Any) -> bytes:
+def _session_body(data: Any, ttl: Any, user: Any, device: Any = UNSET) -> bytes:
     parts = []
     if data is not UNSET and data is not None:
         parts.append(b'"data":' + (data.text if isinstance(data, RawJSON) else _dumps(data)))
@@ -227,6 +254,13 @@ def _session_body(data: Any, ttl: Any, user: Any) -> bytes:
         parts.append(b'"ttl":' + _dumps(ttl))
     if user is not UNSET:
         parts.append(b'"user":' + _dumps(user))
+    if device is not UNSET:
+        if device is not None and not isinstance(device, (Mapping, RawJSON)):
+            raise TypeError("device must be a dict (a JSON object) or None")
+        if isinstance(device, RawJSON):
+            parts.append(b'"device":' + device.text)
+        else:
+            parts.append(b'"device":' + _dumps(None if device is None else dict(device)))
     return b"{" + b",".join(parts) + b"}"
 
 
@@ -280,14 +314,19 @@ class _Api:
         *,
         ttl: int | None = None,
         user: str | None = None,
+        device: Mapping[str, Any] | None = None,
         session_id: str | None = None,
     ) -> Session:
         """Create a session (``201``). The daemon picks the id, unless
         ``session_id`` is given: then it is a create-only PUT
         (``If-None-Match: *``) that raises :class:`PreconditionFailed` when the
-        id is taken. ``ttl``/``user`` ``None`` mean the daemon's default / no owner.
+        id is taken. ``ttl``/``user``/``device`` ``None`` mean the daemon's
+        default / no owner / no device. ``device``: a JSON object of at most
+        2 KiB describing the client (e.g. ``{"user_agent": …, "ip": …}``),
+        returned with the session and in the user's listing.
         """
-        body = _session_body(data, UNSET if ttl is None else ttl, UNSET if user is None else user)
+        body = _session_body(data, UNSET if ttl is None else ttl, UNSET if user is None else user,
+                             UNSET if device is None else device)
         if session_id is not None:
             return self._call("PUT", _sid(session_id), body=body, headers={"If-None-Match": "*"}, then=_session)
         return self._call("POST", "/v1/sessions", body=body, then=_session)
@@ -307,13 +346,15 @@ class _Api:
         *,
         ttl: int | None = UNSET,
         user: str | None = UNSET,
+        device: Mapping[str, Any] | None = UNSET,
         if_match: str | int | Iterable[str | int] | None = None,
         if_none_match: str | int | Iterable[str | int] | None = None,
     ) -> Session:
         """``PUT``: replace the data (``None`` → empty), creating the session when absent.
 
-        ``ttl``/``user`` left out keep the current values; ``ttl=None`` is the
-        daemon's default, ``user=None`` removes the owner. ``if_match="*"``:
+        ``ttl``/``user``/``device`` left out keep the current values;
+        ``ttl=None`` is the daemon's default, ``user=None`` removes the owner,
+        ``device=None`` clears the device. ``if_match="*"``:
         replace only, never create; ``if_match=<etag>``: only if unchanged;
         ``if_none_match="*"``: create only. A failed precondition raises
         :class:`PreconditionFailed`. The result's ``created`` says whether the
@@ -322,7 +363,7 @@ class _Api:
         return self._call(
             "PUT",
             _sid(session_id),
-            body=_session_body(data, ttl, user),
+            body=_session_body(data, ttl, user, device),
             headers=_preconditions(if_match, if_none_match),
             then=_session,
         )
@@ -392,13 +433,13 @@ class _Api:
         return self._call("PUT", f"{_sid(session_id)}/expiry", body=_dumps(body), then=_json)
 
     def cycle(self, session_id: str) -> Session:
-        """Give the session a new id (same data, ttl and user); the old id is gone."""
+        """Give the session a new id (same data, ttl, user and device); the old id is gone."""
         return self._call("POST", f"{_sid(session_id)}/cycle", then=_session)
 
     # ----------------------------------------------------------------- users and admin
 
     def user_sessions(self, user: str) -> list[Session]:
-        """The user's live sessions (listing never slides them)."""
+        """The user's live sessions, most recently seen first (listing never slides them)."""
         return self._call("GET", f"/v1/users/{_quote(user)}/sessions", then=_sessions)
 
     def delete_user_sessions(self, user: str, *, except_id: str | None = None) -> int:
