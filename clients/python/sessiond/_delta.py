@@ -18,7 +18,7 @@ import re
 from typing import Any, Callable
 
 from ._http import Response
-from .client import RawJSON, SessiondClient, _patch_body, _session_body, _sid
+from .client import UNSET, RawJSON, SessiondClient, _patch_body, _session_body, _sid
 from .errors import PreconditionFailed
 
 
@@ -133,14 +133,17 @@ def _remembered(base: dict, changed: dict, changed_json: bytes | None, deleted: 
 
 
 def save(client: SessiondClient, session_id: str, current: dict, snap: Snapshot, *,
-         ttl: int, user: str | None, encode: Callable[[dict], bytes], attempts: int = 10) -> Snapshot:
+         ttl: int, user: str | None, encode: Callable[[dict], bytes], attempts: int = 10,
+         device: Any = UNSET) -> Snapshot:
     """Write what changed in ``current`` since ``snap`` → the new snapshot.
 
     One PATCH with the keys set and deleted (nothing else is touched), plus
     ``PUT …/expiry`` when the ttl changed. A new owner (login, logout) needs a
     PUT, since a PATCH cannot set it: the stored session is read, the changes
     applied to it, and written back with ``If-Match`` on its ETag, again on a
-    conflict, so a concurrent change survives there too.
+    conflict, so a concurrent change survives there too. ``device`` (a
+    dict) goes with that PUT only: a PATCH cannot carry it, and it is not
+    worth a request of its own.
 
     A session that no longer exists raises :class:`SessionNotFound`; it is
     never brought back.
@@ -156,7 +159,7 @@ def save(client: SessiondClient, session_id: str, current: dict, snap: Snapshot,
         for _ in range(attempts):
             fresh = client._call("GET", path + "?touch=false")  # 404: SessionNotFound
             merged = _applied(json.loads(fresh.body)["data"], changed_json, deleted)
-            body = _session_body(RawJSON(encode(merged)), ttl, user)
+            body = _session_body(RawJSON(encode(merged)), ttl, user, device)
             try:
                 client._call("PUT", path, body=body, headers={"If-Match": fresh.headers.get("etag", "*")})
             except PreconditionFailed:
@@ -171,21 +174,21 @@ def save(client: SessiondClient, session_id: str, current: dict, snap: Snapshot,
 
 
 def create(client: SessiondClient, session_id: str, current: dict, *, ttl: int, user: str | None,
-           encode: Callable[[dict], bytes]) -> Snapshot:
+           encode: Callable[[dict], bytes], device: Any = UNSET) -> Snapshot:
     """Create-only PUT (``If-None-Match: *``) → the snapshot; a taken id
     raises :class:`PreconditionFailed`."""
     data_json = encode(current)
-    client._call("PUT", _sid(session_id), body=_session_body(RawJSON(data_json), ttl, user),
+    client._call("PUT", _sid(session_id), body=_session_body(RawJSON(data_json), ttl, user, device),
                  headers={"If-None-Match": "*"})
     return Snapshot(data=json.loads(data_json), ttl=ttl, user=user)
 
 
 def replace(client: SessiondClient, session_id: str, current: dict, *, ttl: int, user: str | None,
-            encode: Callable[[dict], bytes]) -> Snapshot:
+            encode: Callable[[dict], bytes], device: Any = UNSET) -> Snapshot:
     """Replace-only PUT (``If-Match: *``), for a save with no snapshot to
     compare against → the snapshot; a missing session raises
     :class:`PreconditionFailed`."""
     data_json = encode(current)
-    client._call("PUT", _sid(session_id), body=_session_body(RawJSON(data_json), ttl, user),
+    client._call("PUT", _sid(session_id), body=_session_body(RawJSON(data_json), ttl, user, device),
                  headers={"If-Match": "*"})
     return Snapshot(data=json.loads(data_json), ttl=ttl, user=user)

@@ -8,6 +8,21 @@ Settings:
 - ``SESSIOND_MIGRATE_FROM``: an engine module (e.g.
   ``"django.contrib.sessions.backends.cache"``) whose sessions are moved
   into sessiond when first seen, so switching engines logs nobody out
+- ``SESSIOND_RECORD_DEVICE``: ``True`` to record each session's device
+  (``{"user_agent", "ip"}``) through :class:`DeviceMiddleware`; default ``False``
+
+Devices (opt-in): with ``SESSIOND_RECORD_DEVICE = True`` and
+``"sessiond.django.DeviceMiddleware"`` listed after Django's
+``SessionMiddleware``, every request's session carries
+``{"user_agent": <User-Agent, at most 256 characters>, "ip": <REMOTE_ADDR>}``
+as ``store.device``. The engine sends it as sessiond's ``device`` whenever
+it creates or replaces the session (a new session, the owner-changing PUT at
+login), never with an extra request: ordinary saves are a PATCH, which keeps
+the stored device. ``GET /v1/users/{user}/sessions`` then shows each of a
+user's sessions with its device and ``last_seen_at`` ("log out my other
+devices" pages). Behind a proxy, REMOTE_ADDR is the proxy's unless a
+middleware of yours sets it from a header you trust. An app may also set
+``request.session.device`` itself (any JSON object of at most 2 KiB).
 
 The semantics are those of ``django.contrib.sessions.backends.cache``, with
 sessiond's conditional writes making them atomic:
@@ -52,7 +67,7 @@ from django.dispatch import receiver
 from django.utils import timezone as django_timezone
 
 from . import _delta
-from .client import DEFAULT_URL, SessiondClient
+from .client import DEFAULT_URL, UNSET, SessiondClient, _dumps
 from .errors import PreconditionFailed, SessionNotFound
 
 #: Ids sessiond accepts in paths; any other key cannot name a stored session.
@@ -119,6 +134,10 @@ class SessionStore(SessionBase):
     #: fails silently, sessiond reports outages as errors, so few are needed.
     create_attempts = 100
 
+    #: The device to send when this store creates or replaces its session in
+    #: sessiond (set by DeviceMiddleware, or by the app); None: send none.
+    device: dict | None = None
+
     #: What this store last knew to be stored (set by load, create, save and
     #: cycle_key); save() sends the difference. None: nothing known yet.
     _stored: _delta.Snapshot | None = None
@@ -171,7 +190,7 @@ class SessionStore(SessionBase):
         client = self.client
         try:
             self._stored = _delta.create(client, session_key, data, ttl=remaining, user=self._owner(data),
-                                         encode=self._encode)
+                                         encode=self._encode, device=self._device())
         except PreconditionFailed:
             # Another request moved it first: read what is stored now.
             try:
@@ -218,6 +237,10 @@ class SessionStore(SessionBase):
         # so tuples come back as lists and non-string keys as strings.
         return self.serializer().dumps(session_dict)
 
+    def _device(self) -> Any:
+        device = self.device
+        return UNSET if device is None else device
+
     @staticmethod
     def _owner(session_dict: dict) -> str | None:
         user_id = session_dict.get("_auth_user_id")
@@ -255,14 +278,16 @@ class SessionStore(SessionBase):
         user = self._owner(data)
         try:
             if must_create:
-                self._stored = _delta.create(client, session_key, data, ttl=ttl, user=user, encode=self._encode)
+                self._stored = _delta.create(client, session_key, data, ttl=ttl, user=user, encode=self._encode,
+                                             device=self._device())
             elif self._stored is not None:
                 self._stored = _delta.save(client, session_key, data, self._stored, ttl=ttl, user=user,
-                                           encode=self._encode)
+                                           encode=self._encode, device=self._device())
             else:
                 # Data set without a load (nothing to compare with): a
                 # replace-only PUT of the whole dict, as Django's backends do.
-                self._stored = _delta.replace(client, session_key, data, ttl=ttl, user=user, encode=self._encode)
+                self._stored = _delta.replace(client, session_key, data, ttl=ttl, user=user, encode=self._encode,
+                                              device=self._device())
         except PreconditionFailed:
             raise CreateError if must_create else UpdateError
         except SessionNotFound:
@@ -341,6 +366,38 @@ class SessionStore(SessionBase):
         return await sync_to_async(self.delete, thread_sensitive=False)(session_key)
 
 
+#: User-Agent characters kept: even all escaped (6 bytes each) the device
+#: stays well under sessiond's 2 KiB limit.
+_MAX_USER_AGENT = 256
+
+
+def device_of(request: Any) -> dict:
+    """``{"user_agent", "ip"}`` of a request, small enough for sessiond."""
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]
+    ip = request.META.get("REMOTE_ADDR") or None
+    device = {"user_agent": user_agent, "ip": ip[:64] if ip else None}
+    while len(_dumps(device)) > 1024:  # paranoia: never let a header make the session unwritable
+        device["user_agent"] = device["user_agent"][: len(device["user_agent"]) // 2]
+    return device
+
+
+class DeviceMiddleware:
+    """Gives the request's session its device (see the module docstring).
+
+    Does nothing unless ``SESSIOND_RECORD_DEVICE`` is true, or for a
+    session engine other than this one. List it after ``SessionMiddleware``.
+    """
+
+    def __init__(self, get_response: Any):
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        session = getattr(request, "session", None)
+        if isinstance(session, SessionStore) and getattr(settings, "SESSIOND_RECORD_DEVICE", False):
+            session.device = device_of(request)
+        return self.get_response(request)
+
+
 def _legacy_session(source: str, session_key: str) -> tuple[SessionBase, dict, int] | None:
     """The session ``session_key`` of the engine module ``source`` →
     ``(its store, its data, seconds it has left)``, or None when absent or expired."""
@@ -373,4 +430,4 @@ def _legacy_session(source: str, session_key: str) -> tuple[SessionBase, dict, i
     return old, data, max(1, math.ceil(remaining))
 
 
-__all__ = ["SessionStore", "get_client"]
+__all__ = ["SessionStore", "DeviceMiddleware", "device_of", "get_client"]

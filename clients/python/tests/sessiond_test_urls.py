@@ -18,6 +18,21 @@ def flush(request):
     return HttpResponse("flushed")
 
 
+def login_as(request, username):
+    from django.contrib.auth import get_user_model, login
+
+    login(request, get_user_model().objects.get(username=username))
+    return JsonResponse({"key": request.session.session_key})
+
+
+def logout_view(request):
+    from django.contrib.auth import logout
+
+    logout(request)
+    request.session["after_logout"] = True  # so a new (anonymous) session is stored
+    return JsonResponse({"key": request.session.session_key})
+
+
 def cycle(request):
     request.session.cycle_key()
     return JsonResponse({"key": request.session.session_key})
@@ -28,4 +43,6 @@ urlpatterns = [
     path("peek/", peek),
     path("flush/", flush),
     path("cycle/", cycle),
+    path("login/<str:username>/", login_as),
+    path("logout/", logout_view),
 ]
