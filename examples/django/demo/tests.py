@@ -103,6 +103,45 @@ class ExampleProjectTests(TestCase):
         self.assertEqual(body["current"], self.key(a))
         self.assertEqual(sorted(s["id"] for s in body["sessions"]), sorted([self.key(a), self.key(b)]))
 
+    def test_devices_page_shows_each_sessions_device(self):
+        laptop = Client(HTTP_USER_AGENT="Laptop Firefox <b>", REMOTE_ADDR="192.0.2.10")
+        laptop.post("/login/", {"username": "alice", "password": "wonderland"})
+        phone = Client(HTTP_USER_AGENT="Phone Safari", REMOTE_ADDR="192.0.2.20")
+        phone.post("/login/", {"username": "alice", "password": "wonderland"})
+        self.visits(laptop)  # the laptop is now the most recently seen
+
+        page = laptop.get("/devices/").content.decode()
+        rows = page.split('<tr class="session')[1:]
+        self.assertEqual(len(rows), 2, page)
+        listed = self.sd.user_sessions(str(self.alice.pk))
+        self.assertEqual([s.id for s in listed], [self.key(laptop), self.key(phone)])  # the daemon's order
+        for row, s in zip(rows, listed):
+            self.assertIn(f'data-id="{s.id}"', row)
+            self.assertIn(f'<td class="last-seen">{s.last_seen_at}</td>', row)
+        self.assertIn('<td class="user-agent">Laptop Firefox &lt;b&gt;</td>', rows[0])
+        self.assertIn('<td class="ip">192.0.2.10</td>', rows[0])
+        self.assertTrue(rows[0].startswith(' current"'))
+        self.assertIn("<b>this device</b>", rows[0])
+        self.assertIn('<td class="user-agent">Phone Safari</td>', rows[1])
+        self.assertIn('<td class="ip">192.0.2.20</td>', rows[1])
+        self.assertNotIn("this device", rows[1])
+        # The JSON listing carries the same.
+        body = phone.get("/sessions/").json()
+        self.assertEqual([s["device"] for s in body["sessions"]],
+                         [{"user_agent": "Laptop Firefox <b>", "ip": "192.0.2.10"},
+                          {"user_agent": "Phone Safari", "ip": "192.0.2.20"}])
+        self.assertTrue(all(s["last_seen_at"] for s in body["sessions"]))
+
+        # After "log out my other devices", only this one is listed.
+        page = laptop.post("/logout-others/").content.decode()
+        self.assertIn('<span id="deleted">1</span>', page)
+        self.assertEqual(page.count('<tr class="session'), 1)
+        self.assertNotIn("Phone Safari", page)
+
+    def test_devices_page_needs_login(self):
+        r = Client().get("/devices/")
+        self.assertEqual(r.status_code, 302)
+
     def test_logout_deletes_the_session_in_sessiond(self):
         c = self.login("alice", "wonderland")
         key = self.key(c)

@@ -21,6 +21,7 @@ def _page(request, body):
             '<button>Log out</button></form>'
             f'<form method="post" action="/logout-others/"><input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
             '<button>Log out my other devices</button></form>'
+            '<p><a href="/devices/">Your devices</a></p>'
         )
     else:
         who = 'Not logged in. <a href="/login/">Log in</a>.'
@@ -69,14 +70,40 @@ def logout_other_devices(request):
     deleted = get_client().delete_user_sessions(str(request.user.pk), except_id=request.session.session_key)
     if request.accepts("application/json") and not request.accepts("text/html"):
         return JsonResponse({"deleted": deleted})
-    return _page(request, f'<p>Logged out <span id="deleted">{deleted}</span> other session(s).</p>')
+    return _page(request, f'<p>Logged out <span id="deleted">{deleted}</span> other session(s).</p>'
+                 + _device_table(request))
+
+
+def _device_table(request):
+    """The user's sessions as sessiond lists them (most recently seen first),
+    each with the device DeviceMiddleware recorded at login."""
+    rows = []
+    for s in get_client().user_sessions(str(request.user.pk)):
+        device = s.device or {}
+        current = s.id == request.session.session_key
+        rows.append(
+            f'<tr class="session{" current" if current else ""}" data-id="{escape(s.id)}">'
+            f'<td class="user-agent">{escape(str(device.get("user_agent") or "unknown"))}</td>'
+            f'<td class="ip">{escape(str(device.get("ip") or "unknown"))}</td>'
+            f'<td class="last-seen">{escape(s.last_seen_at or "never")}</td>'
+            f'<td>{"<b>this device</b>" if current else ""}</td></tr>'
+        )
+    return ('<table id="devices"><tr><th>Browser</th><th>IP</th><th>Last seen (UTC)</th><th></th></tr>'
+            + "".join(rows) + "</table>")
+
+
+@login_required
+def devices(request):
+    """Where "log out my other devices" is: every session of the user, with its device."""
+    return _page(request, "<h1>Your devices</h1>" + _device_table(request))
 
 
 @login_required
 def my_sessions(request):
-    """The current user's live sessions, from sessiond's user index."""
+    """The current user's live sessions, from sessiond's user index, most recently seen first."""
     sessions = get_client().user_sessions(str(request.user.pk))
     return JsonResponse({
         "current": request.session.session_key,
-        "sessions": [{"id": s["id"], "expires_at": s["expires_at"], "created_at": s["created_at"]} for s in sessions],
+        "sessions": [{"id": s["id"], "expires_at": s["expires_at"], "created_at": s["created_at"],
+                      "device": s.device, "last_seen_at": s.last_seen_at} for s in sessions],
     })

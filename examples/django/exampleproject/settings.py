@@ -23,6 +23,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "sessiond.django.DeviceMiddleware",  # after SessionMiddleware: records each session's browser and IP
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -49,6 +50,9 @@ SESSIOND_TIMEOUT = 2.0
 # their users come back (nobody is logged out), e.g.
 # "django.contrib.sessions.backends.db" or "django.contrib.sessions.backends.cache".
 SESSIOND_MIGRATE_FROM = os.environ.get("SESSIOND_MIGRATE_FROM") or None
+# Store each session's {"user_agent", "ip"} as sessiond's device (with the
+# DeviceMiddleware above), for the /devices/ page.
+SESSIOND_RECORD_DEVICE = True
 # ---------------------------------------------------------------------------
 
 LOGIN_URL = "/login/"

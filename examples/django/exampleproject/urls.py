@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("logout-others/", views.logout_other_devices, name="logout-others"),
     path("sessions/", views.my_sessions, name="my-sessions"),
+    path("devices/", views.devices, name="devices"),
 ]
