@@ -184,9 +184,10 @@ public final class RedisClient: Sendable {
     public func ready(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
         let ping = send(RedisCommand("PING"), on: eventLoop)
         guard cluster == nil else { return ping.map { _ in } }
-        let role = send(RedisCommand("ROLE"), on: eventLoop)
+        // A user whose ACL forbids ROLE (it is @admin) is judged by PING alone.
+        let role = send(RedisCommand("ROLE"), on: eventLoop).map(Optional.some).recover { _ in nil }
         return ping.and(role).flatMapThrowing { _, role in
-            let name = role.array?.first?.string ?? "?"
+            guard let name = role?.array?.first?.string else { return }
             guard name == "master" else { throw RedisError.notPrimary(role: name) }
         }
     }

@@ -114,6 +114,7 @@ public final class RedisTLS: Sendable, Equatable, CustomStringConvertible {
     private func peerCertificate(host: String, port: Int, on loop: EventLoop) -> EventLoopFuture<NIOSSLCertificate?> {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none
+        tls.trustRoots = .certificates([])  // verifies nothing: no need to load the system's CA bundle
         let deadline = NIODeadline.now() + .seconds(2)
         let context: NIOSSLContext
         do { context = try NIOSSLContext(configuration: tls) } catch { return loop.makeSucceededFuture(nil) }

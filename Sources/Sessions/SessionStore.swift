@@ -264,7 +264,11 @@ public final class SessionStore: Sendable {
             self.hints.remember(s)
             // Cluster mode: the touch moved the expiry, so the index must live as long.
             // Not waited for: a read never fails on its index (stale ids are pruned).
-            if self.cluster, touch, s.user != nil, s.fixedExpiry == nil { _ = self.reindex(s, previousUser: nil, on: loop) }
+            // With --touch-interval, only after a read that slid (its TTL is back at full).
+            if self.cluster, touch, s.user != nil, s.fixedExpiry == nil,
+               self.configuration.touchInterval == 0 || s.expiresInMilliseconds > Int64(s.ttl) * 1000 - 2000 {
+                _ = self.reindex(s, previousUser: nil, on: loop)
+            }
             return (s, value)
         }
     }
@@ -317,7 +321,7 @@ public final class SessionStore: Sendable {
                 // A full Redis refuses every command queued in a MULTI, even HGETALL;
                 // the Lua read (allow-oom) still reads and slides, so a full Redis
                 // refuses writes but never logs anyone out.
-                return self.scriptRead(id, mode: mode, touch: touchTTL != nil, repair: false, on: loop)
+                return self.scriptRead(id, mode: mode, touch: touchTTL != nil || slideAfterInterval, repair: false, on: loop)
                     .whenComplete(completion)
             } catch {
                 return completion(.failure(error))
@@ -344,8 +348,13 @@ public final class SessionStore: Sendable {
     static func slideIsDue(_ s: Session, interval: Int64) -> Bool {
         guard s.fixedExpiry == nil else { return false }
         if s.tracksSeen { return true }
-        return Int64(s.ttl) * 1000 - s.expiresInMilliseconds > interval
+        return Int64(s.ttl) * 1000 - s.expiresInMilliseconds > effectiveInterval(interval, ttl: s.ttl)
     }
+
+    /// `--touch-interval`, but never more than half the session's ttl: a session whose
+    /// ttl is at most the interval would otherwise never slide and expire while in use
+    /// (read.lua does the same).
+    static func effectiveInterval(_ interval: Int64, ttl: Int) -> Int64 { min(interval, Int64(ttl) * 500) }
 
     /// Reads EXEC's reply `[TIME?, HGETALL | HMGET, PEXPIREAT | PEXPIRE | PTTL]` in
     /// place; TIME is there when `now` is nil, and goes to `sampled`.

@@ -101,4 +101,16 @@ import Redis
             #expect(try await eventually(within: 5) { try await d.get("/readyz").status == 200 })
         }
     }
+
+    /// A least-privilege ACL user may not run ROLE (@admin): PING alone decides then.
+    @Test func anACLUserWithoutROLEIsReady() async throws {
+        let server = try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()))
+        defer { server.stop() }
+        let redis = try TestRedis.inspector(port: server.port!)
+        try await redis.command(["ACL", "SETUSER", "app", "on", ">app-secret", "~*", "+@all", "-role"])
+        try await TestDaemon.with(redisURL: "redis://app:app-secret@127.0.0.1:\(server.port!)/0") { d in
+            let ready = try await eventually(within: 5) { try await d.get("/readyz").status == 200 }
+            #expect(ready)
+        }
+    }
 }

@@ -101,4 +101,37 @@ import Redis
             #expect(!stats.contains("cmdstat_expire"), "\(stats)")
         }
     }
+
+    @Test(arguments: Path.allCases)
+    func aSessionWhoseTTLIsAtMostTheIntervalStillSlides(path: Path) async throws {
+        let config = SessionConfiguration(keyPrefix: TestRedis.uniquePrefix(), touchInterval: Self.interval)
+        try await TestDaemon.with(sessions: config) { writer in
+            try await TestDaemon.with(sessions: config) { stranger in
+                let user = path == .script ? #", "user": "short-ttl""# : ""
+                let id = try await writer.create(#"{"ttl": 30\#(user)}"#)
+                let key = writer.sessionKey(id)
+                // 20 s behind a full slide: more than half the ttl, so due despite the 60 s interval.
+                try await TestRedis.command(["EXPIRE", key, "10"])
+                #expect(try await (path == .unseen ? stranger : writer).get("/v1/sessions/\(id)").status == 200)
+                let left = try await ttl(key)
+                #expect(left >= 28, "\(path.rawValue): a 30 s session under a 60 s interval did not slide (TTL \(left))")
+            }
+        }
+    }
+
+    @Test func aFullRedisStillSlidesUnderTheInterval() async throws {
+        let server = try RedisServerProcess.start(listen: .tcp(port: RedisServerProcess.freePort()))
+        defer { server.stop() }
+        let redis = try TestRedis.inspector(port: server.port!)
+        let config = SessionConfiguration(keyPrefix: TestRedis.uniquePrefix(), touchInterval: Self.interval)
+        try await TestDaemon.with(sessions: config, redisURL: server.url) { d in
+            let id = try await d.create(#"{"ttl": 1000}"#)
+            try await redis.command(["CONFIG", "SET", "maxmemory-policy", "noeviction"])
+            try await redis.command(["CONFIG", "SET", "maxmemory", "1"])
+            try await redis.command(["EXPIRE", d.sessionKey(id), "500"])
+            #expect(try await d.get("/v1/sessions/\(id)").status == 200)
+            let left = try #require(try await redis.command(["TTL", d.sessionKey(id)]).int)
+            #expect(left > 990, "a full Redis stopped the slide: TTL \(left)")
+        }
+    }
 }

@@ -23,7 +23,8 @@ else
   if not m then return {0} end
 end
 local pttl
-local interval = tonumber(ARGV[8])
+-- Never more than half the ttl: a session whose ttl is at most the interval still slides.
+local interval = math.min(tonumber(ARGV[8]), tonumber(m[1]) * 500)
 if ARGV[1] == '1' and not m[3] then
   local at = expiry_at(tonumber(m[1]), tonumber(m[2]), nil, maxlife, now)
   local current = interval > 0 and redis.call('PTTL', key) or -1
