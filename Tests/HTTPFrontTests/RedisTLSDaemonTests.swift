@@ -62,16 +62,8 @@ import Redis
             (["--redis", "rediss://127.0.0.1:\(good.port!)/0", "--redis-tls-ca", "/nonexistent.crt"], 64, "no such file"),
         ]
         for c in cases {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["check"] + c.args
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = out
-            try process.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == c.status, "check \(c.args): exit \(process.terminationStatus)\n\(text)")
+            let (status, text) = try spawnAndWait([binary, "check"] + c.args)
+            #expect(status == c.status, "check \(c.args): exit \(status)\n\(text)")
             #expect(text.contains(c.says), "check \(c.args) said:\n\(text)")
         }
     }

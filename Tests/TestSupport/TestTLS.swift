@@ -10,16 +10,13 @@ public enum TestTLS {
             .appendingPathComponent("sessiond-certs-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [root + "/tests/tls/make-certs.sh", dir]
+        let result: (status: Int32, output: String)
         do {
-            try process.run()
-            process.waitUntilExit()
+            result = try spawnAndWait(["/bin/bash", root + "/tests/tls/make-certs.sh", dir])
         } catch {
             fatalError("cannot run tests/tls/make-certs.sh: \(error)")
         }
-        guard process.terminationStatus == 0 else { fatalError("tests/tls/make-certs.sh failed (\(process.terminationStatus))") }
+        guard result.status == 0 else { fatalError("tests/tls/make-certs.sh failed (\(result.status)): \(result.output)") }
         // Runs at exit, when `directory` is long initialised.
         atexit { try? FileManager.default.removeItem(atPath: TestTLS.directory) }
         return dir
