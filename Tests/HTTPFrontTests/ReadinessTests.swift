@@ -22,7 +22,8 @@ import Redis
     @Test func refused() async throws {
         let port = RedisServerProcess.freePort()
         try await TestDaemon.with(redisURL: "redis://127.0.0.1:\(port)/0") { d in
-            try await expectNotReady(d, "connection refused", detail: "unreachable")
+            // No detail check: a parallel test may have taken the freed port meanwhile.
+            try await expectNotReady(d, "connection refused")
             #expect(try await d.get("/healthz").status == 200)
         }
     }
