@@ -1615,7 +1615,7 @@ def end_checks(hport, rport, daemon, daemon_log_path):
                         bad_shape.append((k, typ))
                 elif typ != b"none":
                     bad_shape.append((k, typ))
-        meta = {b"meta:ttl", b"meta:created", b"meta:user", b"meta:version", b"meta:expires_at"}
+        meta = {b"meta:ttl", b"meta:created", b"meta:user", b"meta:version", b"meta:expires_at", b"meta:device", b"meta:seen"}
         sess = [k for k in sample if k.startswith(b"fuzz:session:")][:5000]
         for i in range(0, len(sess), 500):
             chunk = sess[i:i + 500]
